@@ -21,6 +21,8 @@ from typing import Any, Callable
 
 import fastjsonschema
 
+from connguard.errors import InputError
+
 SCHEMA_VERSION = "1.0"
 FACT_SETS: tuple[str, ...] = (
     "inbound_connectors",
@@ -35,7 +37,7 @@ FACT_SETS: tuple[str, ...] = (
 SOURCE_STATUSES = ("ok", "partial", "missing", "error")
 
 
-class SnapshotError(ValueError):
+class SnapshotError(InputError):
     """The snapshot cannot be used; the message names the file and the JSON path or line."""
 
 
