@@ -1,0 +1,399 @@
+"""Per-message mail rows -> the snapshot's hourly `mail_stats`, in one streaming pass.
+
+Message trace and EmailEvents return one row per recipient, millions for a busy week; the
+snapshot keeps only hourly counts per connector (or per sender IP when no connector is
+known), so rules see spikes, spam shares and new recipient domains without raw rows.
+Shared by the importers and the live collectors so both count the same way.
+
+API:
+
+- `MailRow`                     one message-to-recipient row in source-neutral form.
+- `message_trace_row(rec)`      Get-MessageTraceV2 object / CSV row, or a Graph
+                                `messageTraces` record -> MailRow (no P2: `from_address` None).
+- `email_event_row(rec)`        EmailEvents row (Advanced hunting CSV / runHuntingQuery) -> MailRow.
+- `row_key(rec)`                the de-duplication key (MessageTraceId / NetworkMessageId +
+                                recipient); the two ids are the same GUID, so a message in
+                                both sources has one key.
+- `SeenKeys`                    exact "seen before?" set with memory bounded (spills to a
+                                temporary SQLite file), for de-duplicating rows.
+- `MailStatsAggregator(inbound_connectors=..., accepted_domains=...)`
+    `.add(row) -> bool`         count the row (True) or skip it (False: not outbound);
+    `.facts()`                  mail_stats facts, sorted; `.unavailable_fields()`;
+    `.earliest` / `.latest`     times of the first and last row seen (for the window).
+
+Counting rules (documented for users in docs/import.md):
+- A row is outbound when the source says so (EmailEvents `EmailDirection == "Outbound"`);
+  otherwise (message trace) when its recipient's domain is not an accepted domain and its
+  sender's domain is accepted or it came from a connector's sender IP. Without accepted
+  domains, only rows from a connector's sender IPs count as outbound.
+- Only outbound rows are counted; `outbound` counts recipient rows (one per recipient, the
+  unit both sources use).
+- A row belongs to the connector whose name is in its `Connectors` column (EmailEvents), else
+  the inbound connector whose SenderIPAddresses contain its sender IP, else to no connector,
+  with one statistics row per sender IP.
+- `non_accepted_sender` counts rows whose P1 or P2 domain is not accepted; `p1_p2_mismatch`
+  rows whose P1 and P2 domains differ (null for hours with no P2 at all, i.e. message trace).
+- `new_recipient_domains`: external recipient domains first seen in the window, per
+  connector (or sender IP), in that hour. Memory is bounded by distinct domains, not rows.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import sqlite3
+from datetime import datetime, timezone
+from typing import Any, Iterable, NamedTuple
+
+from connguard.normalize import NormalizationError, format_time, parse_time
+
+_NEW_DOMAIN_LIMIT = 50
+_US_TIME = re.compile(
+    r"^(?P<mo>\d{1,2})/(?P<d>\d{1,2})/(?P<y>\d{4})\s+(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))?"
+    r"(?:\s*(?P<ampm>[AaPp][Mm]))?$"
+)
+_SPAM_STATUSES = {"filteredasspam"}
+_JUNK_ACTIONS = {"junked"}
+
+
+class MailRowError(ValueError):
+    """A mail row cannot be read (its time, typically); the message names the value."""
+
+
+def parse_export_time(value: Any) -> datetime:
+    """Times as exports write them: ISO 8601, `/Date(ms)/`, or en-US `11/25/2026 3:04:05 PM`.
+
+    Export-Csv writes a DateTime in the exporting machine's culture; en-US is the only
+    culture read (as UTC, which is what the Exchange cmdlets return). `25/11/2026` is not
+    guessed at: a wrong date is worse than a rejected row, and docs/import.md says to export
+    ISO dates from other cultures.
+    """
+    raw = "" if value is None else str(value).strip()
+    if len(raw) >= 20 and raw[10] == "T" and raw[-1] in "Zz" and raw[4] == "-":
+        try:  # fast path for the common `2026-07-23T22:01:22.0480000Z`
+            return datetime.fromisoformat(raw[:19]).replace(tzinfo=timezone.utc)
+        except ValueError:
+            pass
+    us = _US_TIME.match(raw)
+    if us:
+        hour = int(us["h"])
+        ampm = (us["ampm"] or "").lower()
+        if ampm:
+            if not 1 <= hour <= 12:
+                raise MailRowError(f"not a timestamp: {raw!r}")
+            hour = hour % 12 + (12 if ampm == "pm" else 0)
+        try:
+            return datetime(int(us["y"]), int(us["mo"]), int(us["d"]), hour, int(us["mi"]), int(us["s"] or 0),
+                            tzinfo=timezone.utc)
+        except ValueError:
+            raise MailRowError(f"not a timestamp (en-US month/day/year expected): {raw!r}") from None
+    try:
+        return parse_time(raw)
+    except NormalizationError as exc:
+        raise MailRowError(str(exc)) from None
+
+
+class MailRow(NamedTuple):
+    """One message-to-recipient row, whatever its source."""
+
+    time: datetime
+    sender: str | None  # 5321.MailFrom (P1)
+    from_address: str | None  # 5322.From (P2); None when the source has no P2
+    recipient: str | None
+    sender_ip: str | None
+    connector: str | None  # connector name as the source names it
+    direction: str | None  # Outbound / Inbound / Intra-org; None = infer
+    spam: bool
+
+
+def _get(rec: dict[str, Any], *keys: str) -> str | None:
+    for key in keys:
+        value = rec.get(key)
+        if value is not None and value != "":
+            return str(value).strip() or None
+    return None
+
+
+def message_trace_row(rec: dict[str, Any]) -> MailRow:
+    """Get-MessageTraceV2 (PascalCase) or Graph messageTraces (camelCase) record -> MailRow."""
+    received = _get(rec, "Received", "receivedDateTime", "Date")
+    if received is None:
+        raise MailRowError("missing Received")
+    status = (_get(rec, "Status", "status") or "").lower()
+    return MailRow(
+        time=parse_export_time(received),
+        sender=_get(rec, "SenderAddress", "senderAddress"),
+        from_address=None,
+        recipient=_get(rec, "RecipientAddress", "recipientAddress"),
+        sender_ip=_get(rec, "FromIP", "fromIP", "fromIp"),
+        connector=None,
+        direction=None,
+        spam=status in _SPAM_STATUSES,
+    )
+
+
+def email_event_row(rec: dict[str, Any]) -> MailRow:
+    """EmailEvents row -> MailRow; spam = delivered to Junk, junked, or a Spam threat type."""
+    timestamp = _get(rec, "Timestamp", "timestamp")
+    if timestamp is None:
+        raise MailRowError("missing Timestamp")
+    location = (_get(rec, "DeliveryLocation") or "").lower()
+    action = (_get(rec, "DeliveryAction") or "").lower()
+    threats = (_get(rec, "ThreatTypes") or "").lower()
+    return MailRow(
+        time=parse_export_time(timestamp),
+        sender=_get(rec, "SenderMailFromAddress"),
+        from_address=_get(rec, "SenderFromAddress") or "",
+        recipient=_get(rec, "RecipientEmailAddress"),
+        sender_ip=_get(rec, "SenderIPv4", "SenderIPv6"),
+        connector=_get(rec, "Connectors"),
+        direction=_get(rec, "EmailDirection"),
+        spam=location.startswith("junk") or action in _JUNK_ACTIONS or "spam" in threats,
+    )
+
+
+def row_key(rec: dict[str, Any]) -> str | None:
+    """MessageTraceId (= NetworkMessageId) + recipient, lower case; None when either is absent."""
+    message = _get(rec, "MessageTraceId", "NetworkMessageId", "id")
+    recipient = _get(rec, "RecipientAddress", "recipientAddress", "RecipientEmailAddress")
+    if message is None or recipient is None:
+        return None
+    return f"{message.lower()}|{recipient.lower()}"
+
+
+class SeenKeys:
+    """Exact membership test for de-duplication with bounded memory.
+
+    Keys are kept as 64-bit hashes in a Python set until `memory_keys` of them, then moved
+    to a temporary on-disk SQLite table (deleted on close), so a 4-million-row import costs
+    the same memory as a 1-million-row one. A 64-bit hash collision (about 1 in 10^6 for
+    4 million distinct keys) would drop one row from the counts.
+    """
+
+    def __init__(self, memory_keys: int = 250_000) -> None:
+        self._memory: set[int] = set()
+        self._limit = memory_keys
+        self._db: sqlite3.Connection | None = None
+
+    def add(self, key: str) -> bool:
+        """Remember `key`; True when it was not seen before."""
+        digest = hash(key)
+        if digest in self._memory:
+            return False
+        if self._db is not None and self._db.execute("SELECT 1 FROM seen WHERE k = ?", (digest,)).fetchone():
+            return False
+        self._memory.add(digest)
+        if len(self._memory) >= self._limit:
+            self._spill()
+        return True
+
+    def _spill(self) -> None:
+        if self._db is None:
+            self._db = sqlite3.connect("")  # "" = private temporary file, removed on close
+            self._db.execute("CREATE TABLE seen (k INTEGER PRIMARY KEY) WITHOUT ROWID")
+        self._db.executemany("INSERT OR IGNORE INTO seen VALUES (?)", ((k,) for k in self._memory))
+        self._memory.clear()
+
+    def close(self) -> None:
+        """Drop the spill file."""
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+
+class _Bucket:
+    __slots__ = ("outbound", "spam", "mismatch", "with_p2", "non_accepted", "ips", "recipient_domains",
+                 "sender_domains", "guid")
+
+    def __init__(self, guid: str | None) -> None:
+        self.outbound = 0
+        self.spam = 0
+        self.mismatch = 0
+        self.with_p2 = 0
+        self.non_accepted = 0
+        self.ips: set[str] = set()
+        self.recipient_domains: set[str] = set()
+        self.sender_domains: set[str] = set()
+        self.guid = guid
+
+
+def _domain(address: str | None) -> str | None:
+    if not address or "@" not in address:
+        return None
+    return address.rsplit("@", 1)[1].strip().rstrip(".").lower() or None
+
+
+class MailStatsAggregator:
+    """Streaming aggregation of MailRows into hourly statistics (see the module docstring)."""
+
+    def __init__(self, *, inbound_connectors: Iterable[dict[str, Any]] | None,
+                 accepted_domains: Iterable[dict[str, Any]] | None) -> None:
+        connectors = list(inbound_connectors or [])
+        self._by_name = {c["identity"].lower(): (c["identity"], c.get("guid")) for c in connectors}
+        for c in connectors:
+            if c.get("name"):
+                self._by_name.setdefault(c["name"].lower(), (c["identity"], c.get("guid")))
+        self._ranges: list[tuple[Any, str, str | None]] = []
+        for c in connectors:
+            for cidr in c.get("sender_ip_addresses") or []:
+                for network in _networks(cidr):
+                    self._ranges.append((network, c["identity"], c.get("guid")))
+        domains = list(accepted_domains) if accepted_domains is not None else None
+        self._accepted_known = domains is not None
+        self._accepted = {d["domain"].lower() for d in domains or []}
+        self._accepted_parents = {d["domain"].lower() for d in domains or [] if d.get("match_subdomains")}
+        self._ip_cache: dict[str, tuple[str, str | None] | None] = {}
+        self._accepted_cache: dict[str, bool] = {}
+        self._buckets: dict[tuple[datetime, str | None, str | None], _Bucket] = {}
+        self._first_seen: dict[tuple[str | None, str | None], dict[str, datetime]] = {}
+        self._any_p2 = False
+        self.earliest: datetime | None = None
+        self.latest: datetime | None = None
+
+    # -- classification helpers (cached: bounded by distinct IPs / domains, not rows)
+
+    def _by_ip(self, ip: str | None) -> tuple[str, str | None] | None:
+        if not ip or not self._ranges:
+            return None
+        if ip in self._ip_cache:
+            return self._ip_cache[ip]
+        found = None
+        try:
+            address = ipaddress.ip_address(ip.strip("[]"))
+        except ValueError:
+            address = None
+        if address is not None:
+            for network, identity, guid in self._ranges:
+                if address.version == network.version and address in network:
+                    found = (identity, guid)
+                    break
+        self._ip_cache[ip] = found
+        return found
+
+    def _is_accepted(self, domain: str | None) -> bool:
+        if domain is None:
+            return False
+        cached = self._accepted_cache.get(domain)
+        if cached is None:
+            cached = domain in self._accepted or any(
+                domain.endswith("." + parent) for parent in self._accepted_parents
+            )
+            self._accepted_cache[domain] = cached
+        return cached
+
+    def _by_connector_name(self, names: str) -> tuple[str, str | None]:
+        parts = [p.strip() for p in names.split(",") if p.strip()]
+        for part in parts:
+            known = self._by_name.get(part.lower())
+            if known:
+                return known
+        return (parts[0] if parts else names.strip(), None)
+
+    # -- the pass
+
+    def add(self, row: MailRow) -> bool:
+        """Count one row; False when it is not outbound (and so not counted)."""
+        moment = row.time
+        if self.earliest is None or moment < self.earliest:
+            self.earliest = moment
+        if self.latest is None or moment > self.latest:
+            self.latest = moment
+        via = self._by_connector_name(row.connector) if row.connector else self._by_ip(row.sender_ip)
+        p1 = _domain(row.sender)
+        recipient_domain = _domain(row.recipient)
+        external = recipient_domain is not None and not self._is_accepted(recipient_domain)
+        if row.direction:
+            outbound = row.direction.lower() == "outbound"
+        elif self._accepted_known:
+            outbound = external and (via is not None or self._is_accepted(p1))
+        else:
+            outbound = via is not None
+        if not outbound:
+            return False
+        hour = moment.replace(minute=0, second=0, microsecond=0)
+        connector = via[0] if via else None
+        ip_key = None if via else (row.sender_ip or None)
+        key = (hour, connector, ip_key)
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = _Bucket(via[1] if via else None)
+        bucket.outbound += 1
+        if row.spam:
+            bucket.spam += 1
+        if row.sender_ip:
+            bucket.ips.add(row.sender_ip)
+        p2 = _domain(row.from_address) if row.from_address is not None else None
+        if row.from_address is not None:
+            self._any_p2 = True
+            bucket.with_p2 += 1
+            if p1 and p2 and p1 != p2:
+                bucket.mismatch += 1
+        if self._accepted_known:
+            foreign = [d for d in (p1, p2) if d and not self._is_accepted(d)]
+            if foreign:
+                bucket.non_accepted += 1
+                bucket.sender_domains.update(foreign)
+            if external:
+                bucket.recipient_domains.add(recipient_domain)  # type: ignore[arg-type]
+                seen = self._first_seen.setdefault((connector, ip_key), {})
+                first = seen.get(recipient_domain)  # type: ignore[arg-type]
+                if first is None or hour < first:
+                    seen[recipient_domain] = hour  # type: ignore[index]
+        return True
+
+    def unavailable_fields(self) -> list[str]:
+        """Fields the rows could not provide (rules needing them are not evaluated)."""
+        missing = [] if self._any_p2 else ["p1_p2_mismatch"]
+        if not self._accepted_known:
+            missing += ["non_accepted_sender", "recipient_domains", "new_recipient_domains", "sender_domains"]
+        return sorted(missing)
+
+    def facts(self) -> list[dict[str, Any]]:
+        """The mail_stats facts, sorted by hour, connector, sender IP."""
+        new_by_key: dict[tuple[datetime, str | None, str | None], list[str]] = {}
+        for (connector, ip_key), seen in self._first_seen.items():
+            for domain, hour in seen.items():
+                new_by_key.setdefault((hour, connector, ip_key), []).append(domain)
+        result = []
+        for key in sorted(self._buckets, key=lambda k: (k[0], k[1] or "", k[2] or "")):
+            hour, connector, ip_key = key
+            bucket = self._buckets[key]
+            new = sorted(new_by_key.get(key, []))
+            known = self._accepted_known
+            result.append({
+                "hour": format_time(hour),
+                "connector": connector,
+                "connector_guid": bucket.guid,
+                "sender_ip": ip_key,
+                "sender_ips": sorted(bucket.ips),
+                "outbound": bucket.outbound,
+                "spam": bucket.spam,
+                "p1_p2_mismatch": bucket.mismatch if bucket.with_p2 else None,
+                "non_accepted_sender": bucket.non_accepted if known else None,
+                "recipient_domains": len(bucket.recipient_domains) if known else None,
+                "new_recipient_domain_count": len(new) if known else None,
+                "new_recipient_domains": new[:_NEW_DOMAIN_LIMIT],
+                "sender_domains": sorted(bucket.sender_domains)[:_NEW_DOMAIN_LIMIT],
+            })
+        return result
+
+
+def _networks(cidr: str) -> list[Any]:
+    """A snapshot sender range (`a.b.c.d/n`, or Exchange's `a-b` form) as ip_network objects."""
+    try:
+        return [ipaddress.ip_network(cidr, strict=False)]
+    except ValueError:
+        pass
+    if "-" in cidr:
+        low, high = (part.strip() for part in cidr.split("-", 1))
+        try:
+            return list(ipaddress.summarize_address_range(ipaddress.ip_address(low), ipaddress.ip_address(high)))
+        except (ValueError, TypeError):
+            return []
+    return []
+
+
+__all__ = [
+    "MailRow", "MailRowError", "MailStatsAggregator", "SeenKeys", "email_event_row", "message_trace_row",
+    "parse_export_time", "row_key",
+]
