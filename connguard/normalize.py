@@ -168,3 +168,21 @@ def domain_of(address: str | None) -> str | None:
 def normalize_upn(value: str | None) -> str | None:
     """User principal names compare case-insensitively."""
     return value.strip().lower() if value and value.strip() else None
+
+
+def normalize_smart_host(value: str) -> str:
+    """A SmartHosts entry: an address in its canonical text, else a lower-case host name.
+
+    Smart hosts are single hosts, so unlike sender IPs an address stays an address
+    (`2001:DB8::0001` -> `2001:db8::1`) rather than becoming a `/128` range.
+    """
+    text = str(value).strip()
+    try:
+        return str(ipaddress.ip_address(text.strip("[]")))
+    except ValueError:
+        return normalize_domain(text)
+
+
+def normalize_smart_hosts(values: Iterable[str] | None) -> list[str]:
+    """Canonical, de-duplicated, sorted SmartHosts."""
+    return sorted({normalize_smart_host(v) for v in (values or []) if str(v).strip()})
