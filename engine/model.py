@@ -90,3 +90,59 @@ class ScanResult:
     findings: list[Finding]
     coverage: list[Coverage]
     warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RuleParam:
+    """A rule's tunable threshold; `value` is the default unless config overrides it."""
+
+    name: str
+    type: str
+    default: Any
+    description: str | None
+    value: Any
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One loaded rule: every metadata field a report needs (SARIF cites path and line),
+    plus `logic`, the compiled form the engine runs (opaque to report writers)."""
+
+    id: str
+    version: str
+    status: str
+    symptom: str
+    severity: str
+    title: str
+    description: str
+    remediation: tuple[str, ...]
+    references: tuple[str, ...]
+    tags: tuple[str, ...]
+    params: dict[str, RuleParam]
+    requires: tuple[str, ...]
+    path: str
+    line: int
+    deprecated: dict[str, Any] | None = None
+    enabled: bool = True
+    logic: Any = field(default=None, compare=False, repr=False)
+
+    def param_values(self) -> dict[str, Any]:
+        """Param name -> value in force (after config overrides)."""
+        return {name: p.value for name, p in self.params.items()}
+
+
+@dataclass(frozen=True)
+class RulePack:
+    """The rules loaded from one or more directories, sorted by id. Disabled rules stay
+    in the pack (with enabled=False) so reports can say they exist; the engine skips them."""
+
+    rules: tuple[Rule, ...]
+    dirs: tuple[str, ...]
+
+    def get(self, rule_id: str) -> Rule | None:
+        """The rule with this id, if loaded."""
+        return next((r for r in self.rules if r.id == rule_id), None)
+
+    def enabled(self) -> tuple[Rule, ...]:
+        """The rules a scan runs."""
+        return tuple(r for r in self.rules if r.enabled)

@@ -1,0 +1,186 @@
+"""The `--config` file: organization facts, per-rule settings, suppressions (contracts.md).
+
+```yaml
+organization:
+  onprem_ips: [203.0.113.0/28]          # CIDRs the organization's own mail servers send from
+  approved_admins: [exo-admin@contoso.com]
+rules:
+  CG-0001: {enabled: false}
+  CG-0004: {params: {spike_ratio: 5}}
+suppressions:
+  - {rule: CG-0009, connector: "Inbound from Fabrikam relay", reason: "...", expires: 2027-03-31}
+```
+
+Unknown keys are errors (a typo must not silently turn a rule back on). Without
+`--config` the organization is empty: rules that require `org.onprem_ips` or
+`org.approved_admins` report `not_evaluated` rather than guessing. An empty list counts
+as "not set" for the same reason. Whether rule ids and params exist is checked against
+the loaded pack in `connguard.engine.configure`, which knows the rules.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from connguard.engine import yamlsafe
+from connguard.errors import InputError
+
+
+class ConfigError(InputError):
+    """The config cannot be used; the message is `file:line: reason`."""
+
+
+@dataclass(frozen=True)
+class RuleSettings:
+    """`rules.<ID>`: whether the rule runs and its param overrides."""
+
+    enabled: bool = True
+    params: dict[str, Any] = field(default_factory=dict)
+    line: int = 1
+    param_lines: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SuppressionRule:
+    """One `suppressions` entry: silences a rule's findings for one connector until `expires`."""
+
+    rule: str
+    connector: str
+    reason: str
+    expires: date | None
+    line: int
+
+    def describe(self) -> str:
+        """How warnings name this suppression."""
+        return f"suppression of {self.rule} for connector {self.connector!r} (config line {self.line})"
+
+
+@dataclass(frozen=True)
+class Config:
+    """A validated config. `origin` names the file for error messages."""
+
+    onprem_ips: tuple[str, ...] = ()
+    approved_admins: tuple[str, ...] = ()
+    rules: dict[str, RuleSettings] = field(default_factory=dict)
+    suppressions: tuple[SuppressionRule, ...] = ()
+    origin: str = "<no config>"
+
+    def org(self) -> dict[str, list[str]]:
+        """The evaluation root's `org` value."""
+        return {"onprem_ips": list(self.onprem_ips), "approved_admins": list(self.approved_admins)}
+
+    def configured(self, setting: str) -> bool:
+        """Whether `org.onprem_ips` / `org.approved_admins` is set (non-empty)."""
+        return bool({"org.onprem_ips": self.onprem_ips, "org.approved_admins": self.approved_admins}.get(setting))
+
+    def error(self, line: int, message: str) -> ConfigError:
+        return ConfigError(f"{self.origin}:{line}: {message}")
+
+
+def load_config(path: str | os.PathLike[str]) -> Config:
+    """Read and validate a config file."""
+    origin = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise ConfigError(f"{origin}: cannot read config: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{origin}: not UTF-8 text (byte {exc.start})") from None
+    try:
+        data, marks = yamlsafe.load(text, origin)
+    except yamlsafe.YamlError as exc:
+        raise ConfigError(str(exc)) from None
+    return from_data(data, marks)
+
+
+def from_data(data: Any, marks: yamlsafe.Marks) -> Config:
+    """Validate an already parsed config document (also used by rule test cases)."""
+    if data is None:
+        return Config(origin=marks.origin)
+    _mapping(data, (), marks, "the config")
+    _known(data, (), marks, {"organization", "rules", "suppressions"}, "the config")
+    org = data.get("organization") or {}
+    _mapping(org, ("organization",), marks, "organization")
+    _known(org, ("organization",), marks, {"onprem_ips", "approved_admins"}, "organization")
+    onprem = _strings(org.get("onprem_ips"), ("organization", "onprem_ips"), marks)
+    for i, cidr in enumerate(onprem):
+        try:
+            ipaddress.ip_network(cidr.strip(), strict=False)
+        except ValueError:
+            raise ConfigError(f"{marks.where(('organization', 'onprem_ips', i))}: "
+                              f"organization.onprem_ips: {cidr!r} is not an IP address or CIDR range") from None
+    admins = _strings(org.get("approved_admins"), ("organization", "approved_admins"), marks)
+    return Config(
+        onprem_ips=tuple(c.strip() for c in onprem),
+        approved_admins=tuple(a.strip().lower() for a in admins),
+        rules=_rules(data.get("rules") or {}, marks),
+        suppressions=_suppressions(data.get("suppressions") or [], marks),
+        origin=marks.origin,
+    )
+
+
+def _mapping(value: Any, path: tuple[Any, ...], marks: yamlsafe.Marks, what: str) -> None:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{marks.where(path)}: {what} must be a mapping")
+
+
+def _known(value: dict[str, Any], path: tuple[Any, ...], marks: yamlsafe.Marks, allowed: set[str], what: str) -> None:
+    for key in value:
+        if key not in allowed:
+            raise ConfigError(f"{marks.where(path + (key,))}: unknown key {key!r} in {what} "
+                              f"(expected: {', '.join(sorted(allowed))})")
+
+
+def _strings(value: Any, path: tuple[Any, ...], marks: yamlsafe.Marks) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ConfigError(f"{marks.where(path)}: {'.'.join(path)} must be a list of strings")
+    return value
+
+
+def _rules(rules: Any, marks: yamlsafe.Marks) -> dict[str, RuleSettings]:
+    _mapping(rules, ("rules",), marks, "rules")
+    result = {}
+    for rule_id, settings in rules.items():
+        path = ("rules", rule_id)
+        settings = settings or {}
+        _mapping(settings, path, marks, f"rules.{rule_id}")
+        _known(settings, path, marks, {"enabled", "params"}, f"rules.{rule_id}")
+        enabled = settings.get("enabled", True)
+        if not isinstance(enabled, bool):
+            raise ConfigError(f"{marks.where(path + ('enabled',))}: rules.{rule_id}.enabled must be true or false")
+        params = settings.get("params") or {}
+        _mapping(params, path + ("params",), marks, f"rules.{rule_id}.params")
+        result[str(rule_id)] = RuleSettings(
+            enabled=enabled, params=dict(params), line=marks.line(path),
+            param_lines={name: marks.line(path + ("params", name)) for name in params},
+        )
+    return result
+
+
+def _suppressions(entries: Any, marks: yamlsafe.Marks) -> tuple[SuppressionRule, ...]:
+    if not isinstance(entries, list):
+        raise ConfigError(f"{marks.where(('suppressions',))}: suppressions must be a list")
+    result = []
+    for i, entry in enumerate(entries):
+        path = ("suppressions", i)
+        _mapping(entry, path, marks, f"suppressions[{i}]")
+        _known(entry, path, marks, {"rule", "connector", "reason", "expires"}, f"suppressions[{i}]")
+        for required in ("rule", "connector", "reason"):
+            if not isinstance(entry.get(required), str) or not entry[required].strip():
+                raise ConfigError(f"{marks.where(path)}: suppressions[{i}] needs {required!r} (a non-empty string)")
+        expires = entry.get("expires")
+        if expires is not None:
+            try:
+                expires = date.fromisoformat(str(expires))
+            except ValueError:
+                raise ConfigError(f"{marks.where(path + ('expires',))}: suppressions[{i}].expires must be a date "
+                                  f"like 2027-03-31, got {expires!r}") from None
+        result.append(SuppressionRule(entry["rule"], entry["connector"], entry["reason"], expires, marks.line(path)))
+    return tuple(result)
