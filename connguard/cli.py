@@ -1,12 +1,49 @@
-"""Command-line entry point (placeholder until the scan command lands)."""
+"""Command-line entry point: the `connguard` group; each command lives in connguard/commands/.
+
+The group turns every `InputError` ("the input could not be used") into exit code 2 with
+one line on stderr, `connguard: error: <file>:<line>: <message>`, so commands raise
+instead of printing, and a CI log never shows a traceback for a bad file.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
 
 import click
 
+from connguard import __version__
+from connguard.errors import InputError
 
-@click.group()
+EXIT_INPUT = 2
+
+
+def fail(exc: InputError) -> None:
+    """Print an InputError as one line and exit 2 (several problems: the first, and how many more)."""
+    lines = [line for line in str(exc).splitlines() if line.strip()] or [type(exc).__name__]
+    extra = f" (and {len(lines) - 1} more problem{'s' if len(lines) > 2 else ''})" if len(lines) > 1 else ""
+    click.echo(f"connguard: error: {lines[0]}{extra}", err=True)
+    sys.exit(EXIT_INPUT)
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except InputError as exc:
+            fail(exc)
+
+
+@click.group(cls=_Group)
+@click.version_option(__version__, prog_name="connguard")
 def main() -> None:
-    """connguard."""
+    """Find and help contain a compromised Microsoft 365 inbound connector."""
 
 from connguard.commands.baseline import baseline as _baseline_command  # noqa: E402
 
 main.add_command(_baseline_command)
+from connguard.commands.rules import rules as _rules_command  # noqa: E402
+from connguard.commands.scan import scan as _scan_command  # noqa: E402
+
+main.add_command(_scan_command)
+main.add_command(_rules_command)
