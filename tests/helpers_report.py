@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -149,6 +150,29 @@ def sarif_validator() -> jsonschema.protocols.Validator:
     schema = json.loads((DATA / "sarif-schema-2.1.0.json").read_text("utf-8"))
     cls = jsonschema.validators.validator_for(schema)
     return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
+_URI_REFERENCE = re.compile(r"^(?:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*$")
+_ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def uri_problems(doc: Any, path: str = "$") -> list[str]:
+    """The SARIF schema's `format: uri` / `uri-reference` values that are not RFC 3986
+    (jsonschema only checks these formats when optional packages are installed)."""
+    problems: list[str] = []
+    if isinstance(doc, dict):
+        for key, value in doc.items():
+            here = f"{path}.{key}"
+            if key in ("uri", "helpUri", "informationUri", "$schema") and isinstance(value, str):
+                if not _URI_REFERENCE.match(value):
+                    problems.append(f"{here}: not a URI reference: {value!r}")
+                if key != "uri" and not _ABSOLUTE.match(value):
+                    problems.append(f"{here}: not an absolute URI: {value!r}")
+            problems += uri_problems(value, here)
+    elif isinstance(doc, list):
+        for i, value in enumerate(doc):
+            problems += uri_problems(value, f"{path}[{i}]")
+    return problems
 
 
 def report_validator() -> jsonschema.protocols.Validator:
