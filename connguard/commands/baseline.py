@@ -1,16 +1,16 @@
 """`connguard baseline save|diff|approve`: keep the approved connector baseline in git.
 
 Exit codes: 0 success (for `diff`: no differences), 1 `diff` found differences,
-2 an input could not be used (one line on stderr naming the file and line).
+2 an input could not be used (BaselineError/InputError; the CLI group prints one line
+naming the file and line).
 """
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any
 
 import click
 
@@ -22,23 +22,6 @@ from connguard.baseline.load import BaselineError
 from connguard.baseline.model import describe_tenant, same_tenant
 from connguard.baseline.render import FORMATS, render
 from connguard.baseline.save import dumps_baseline
-from connguard.errors import InputError
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _input_errors_exit_2(func: F) -> F:
-    """One line on stderr and exit 2 for unusable input, as every connguard command does."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except InputError as exc:
-            click.echo(f"connguard: error: {exc}", err=True)
-            sys.exit(2)
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _is_snapshot(path: str) -> bool:
@@ -76,7 +59,6 @@ def baseline() -> None:
               help="Baseline YAML to write (atomically).")
 @click.option("--approved-admin", "approved_admins", multiple=True, metavar="UPN",
               help="Add an approved admin (repeatable); role holders in the snapshot are listed already.")
-@_input_errors_exit_2
 def save_command(snapshot_path: str, output: str, approved_admins: tuple[str, ...]) -> None:
     """Write the snapshot's connectors, accepted domains and admins as a baseline.
 
@@ -99,7 +81,6 @@ def save_command(snapshot_path: str, output: str, approved_admins: tuple[str, ..
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
 @click.option("--allow-tenant-mismatch", is_flag=True, help="Compare even if OLD and NEW are different tenants.")
-@_input_errors_exit_2
 def diff_command(old: str, new: str, fmt: str, output: str | None, allow_tenant_mismatch: bool) -> None:
     """Compare two baselines or snapshots (any mix); exit 1 when they differ.
 
@@ -128,7 +109,6 @@ def diff_command(old: str, new: str, fmt: str, output: str | None, allow_tenant_
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="markdown", show_default=True,
               help="How to print what was approved (for the commit message or pull request).")
 @click.option("--allow-tenant-mismatch", is_flag=True, help="Approve from a snapshot of another tenant.")
-@_input_errors_exit_2
 def approve_command(baseline_path: str, snapshot_path: str, connectors: tuple[str, ...], all_connectors: bool,
                     accepted_domains: bool, note: str | None, output: str | None, fmt: str,
                     allow_tenant_mismatch: bool) -> None:
