@@ -47,3 +47,6 @@ from connguard.commands.scan import scan as _scan_command  # noqa: E402
 
 main.add_command(_scan_command)
 main.add_command(_rules_command)
+from connguard.commands.respond import respond as _respond_command  # noqa: E402
+
+main.add_command(_respond_command)
