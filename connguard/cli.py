@@ -47,6 +47,9 @@ from connguard.commands.scan import scan as _scan_command  # noqa: E402
 
 main.add_command(_scan_command)
 main.add_command(_rules_command)
+from connguard.commands.import_cmd import import_command as _import_command  # noqa: E402
+
+main.add_command(_import_command)
 from connguard.commands.respond import respond as _respond_command  # noqa: E402
 
 main.add_command(_respond_command)
