@@ -62,6 +62,7 @@ def _not_evaluated_summary(result: ScanResult) -> str | None:
 @click.option("--demo", is_flag=True, help="Scan the bundled demo snapshot (with the demo config unless --config).")
 @click.option("--rules", "rule_dirs", multiple=True, metavar="DIR",
               help="Add the rules in DIR to the shipped pack (repeatable).")
+@click.option("--no-default-rules", is_flag=True, help="Run only the --rules directories, not the shipped pack.")
 @click.option("--config", "config_path", metavar="FILE", help="Organization facts, rule settings, suppressions.")
 @click.option("--baseline", "baseline_path", metavar="FILE", help="Approved-connector baseline for the drift rules.")
 @click.option("--allow-tenant-mismatch", is_flag=True, help="Compare with a baseline of another tenant anyway.")
@@ -69,12 +70,15 @@ def _not_evaluated_summary(result: ScanResult) -> str | None:
 @click.option("--output", metavar="FILE", help="Write the report here (atomically) instead of stdout.")
 @click.option("--fail-on", type=click.Choice((*SEVERITIES, "none")), default="low", show_default=True,
               help="Exit 1 when an unsuppressed finding has this severity or higher.")
-def scan(snapshot_path: str | None, demo: bool, rule_dirs: tuple[str, ...], config_path: str | None,
+def scan(snapshot_path: str | None, demo: bool, rule_dirs: tuple[str, ...], no_default_rules: bool,
+         config_path: str | None,
          baseline_path: str | None, allow_tenant_mismatch: bool, fmt: str, output: str | None,
          fail_on: str) -> None:
     """Check a snapshot for the symptoms of a compromised inbound connector."""
     if demo == (snapshot_path is not None):
         raise click.UsageError("give exactly one of SNAPSHOT or --demo")
+    if no_default_rules and not rule_dirs:
+        raise click.UsageError("--no-default-rules needs at least one --rules DIR")
     from connguard.reports import render
     from connguard.reports.model import ScanReport
 
@@ -87,7 +91,8 @@ def scan(snapshot_path: str | None, demo: bool, rule_dirs: tuple[str, ...], conf
                 config_file = str(stack.enter_context(resources.as_file(package.joinpath(DEMO_CONFIG))))
                 config_path = f"connguard:{DEMO_CONFIG}"
         config = load_config(config_file) if config_file else Config()
-        pack = configure(load_rules([shipped_rules_dir(), *rule_dirs]), config)
+        directories = [*([] if no_default_rules else [shipped_rules_dir()]), *rule_dirs]
+        pack = configure(load_rules(directories), config)
         loaded = snapshot.load(snapshot_path)  # type: ignore[arg-type]
         baseline = (load_baseline_for_scan(baseline_path, loaded.data, config, allow_tenant_mismatch)
                     if baseline_path else None)
