@@ -228,8 +228,15 @@ def compromised_tenant(folder: Path) -> dict[str, Path]:
         rows.append(trace_row(n, recent + timedelta(seconds=k), f"ceo@spoof{k % 7}.example",
                               f"victim{k}@target{k % 40}.example", ROGUE_IP, status="FilteredAsSpam"))
     files["trace"] = write(folder / "trace.csv", ps_csv(rows, TRACE_COLUMNS), "utf-16")
-    events = [event_row(k, recent + timedelta(seconds=k), f"bounce@spoof{k % 7}.example", "ceo@contoso.com",
-                        f"victim{k}@target{k % 40}.example", ROGUE_IP, ROGUE, junk=True) for k in range(120)]
+    # EmailEvents for the first 120 spam messages: same NetworkMessageId (= MessageTraceId) and
+    # recipient as their trace rows, so each message counts once, with its P2 from here.
+    events = []
+    for row in rows[-300:-180]:
+        k = row["Index"] - rows[-300]["Index"]
+        event = event_row(k, recent + timedelta(seconds=k), f"bounce@spoof{k % 7}.example", "ceo@contoso.com",
+                          row["RecipientAddress"], ROGUE_IP, ROGUE, junk=True)
+        event["NetworkMessageId"] = row["MessageTraceId"]
+        events.append(event)
     files["events"] = write(folder / "events.csv", plain_csv(events, EVENT_COLUMNS), "utf-8")
     return files
 
