@@ -10,6 +10,7 @@ reordering a list or changing the case of a domain is not a change.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -89,9 +90,22 @@ def _sender_domains(value: Any) -> list[str]:
 
 def _ips(value: Any) -> list[str]:
     try:
-        return normalize.normalize_ips(_as_list(value))
+        result = normalize.normalize_ips(_as_list(value))
     except normalize.NormalizationError as exc:
         raise FieldValueError(str(exc)) from None
+    for item in result:
+        # normalize_ip passes `a-b` through as an Exchange range; both ends must be addresses.
+        if "/" not in item and not all(_is_address(end) for end in item.split("-")):
+            raise FieldValueError(f"not an IP address, CIDR range or address range: {item!r}")
+    return result
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text.strip())
+    except ValueError:
+        return False
+    return True
 
 
 def _hosts(value: Any) -> list[str]:

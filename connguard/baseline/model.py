@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from connguard.baseline.fields import DIRECTIONS, FIELDS, normalise
+from connguard.baseline.fields import DIRECTIONS, FIELDS, FieldValueError, normalise
 from connguard.baseline.load import BASELINE_VERSION, BaselineError
 from connguard.normalize import normalize_domain, normalize_upn
 
@@ -23,15 +23,21 @@ def _readable(snapshot: dict[str, Any], source: str) -> bool:
     return snapshot.get("sources", {}).get(source, {}).get("status") in _READABLE
 
 
-def connector_record(section: str, fact: dict[str, Any]) -> dict[str, Any]:
+def _connector_record(section: str, fact: dict[str, Any], where: str = "<snapshot>") -> dict[str, Any]:
     """The baseline record of one snapshot connector: identity, guid and every compared
-    field the snapshot has (a field the collector could not read stays absent)."""
+    field the snapshot has (a field the collector could not read stays absent).
+
+    `where` (origin and JSON path of the fact) names the value in a BaselineError.
+    """
     record: dict[str, Any] = {"identity": " ".join(str(fact["identity"]).split())}
     if fact.get("guid"):
         record["guid"] = str(fact["guid"]).strip().lower()
     for name, field in FIELDS[section].items():
         if name in fact:
-            record[name] = normalise(field, fact[name])
+            try:
+                record[name] = normalise(field, fact[name])
+            except FieldValueError as exc:
+                raise BaselineError(f"{where}.{name}: {exc}") from None
     return record
 
 
@@ -57,7 +63,7 @@ def from_snapshot(snapshot: dict[str, Any], *, origin: str = "<snapshot>") -> di
             continue
         records: dict[str, dict[str, Any]] = {}
         for index, fact in enumerate(facts.get(section, [])):
-            record = connector_record(section, fact)
+            record = _connector_record(section, fact, f"{origin}: $.facts.{section}[{index}]")
             key = record["identity"].casefold()
             if key in records:
                 raise BaselineError(f"{origin}: $.facts.{section}[{index}]: connector {record['identity']!r} "
