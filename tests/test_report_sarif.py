@@ -172,6 +172,8 @@ def test_empty_message_is_replaced_by_the_title() -> None:
         ("out\\win\\snap.json", "out/win/snap.json"),
         ("/srv/scans/snap.json", "file:///srv/scans/snap.json"),
         ("C:\\scans\\snap.json", "file:///C:/scans/snap.json"),
+        ("connguard:demo/snapshot.json", "connguard%3Ademo/snapshot.json"),
+        ("a/b:c.json", "a/b:c.json"),
     ],
 )
 def test_snapshot_path_becomes_a_uri_as_given(given: str, uri: str) -> None:

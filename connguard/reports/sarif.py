@@ -53,7 +53,10 @@ def path_uri(path: str) -> str:
         return windows.as_uri()
     if PurePosixPath(path).is_absolute():
         return PurePosixPath(path).as_uri()
-    return quote(path.replace("\\", "/"), safe="/-._~!$&'()*+,;=:@")
+    uri = quote(path.replace("\\", "/"), safe="/-._~!$&'()*+,;=:@")
+    # A colon in the first segment would read as a scheme ("connguard:demo/x.json").
+    first, slash, rest = uri.partition("/")
+    return first.replace(":", "%3A") + slash + rest
 
 
 def _is_web_uri(text: str) -> bool:
