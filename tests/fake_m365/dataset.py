@@ -180,7 +180,7 @@ def build(now: dt.datetime, *, days: int = 9, spam_per_hour: int = 60) -> Datase
          "severity": "high", "classification": None, "determination": None,
          "serviceSource": "microsoftDefenderForOffice365", "detectionSource": "microsoftDefenderForOffice365",
          "title": "Suspicious connector activity", "category": "Exfiltration",
-         "description": f"Connector {BAD} sent a suspicious volume of mail and was restricted.",
+         "description": f"Connector '{BAD}' sent a suspicious volume of mail and was restricted.",
          "alertWebUrl": "https://security.microsoft.com/alerts/da637000000000000001_-1",
          "createdDateTime": _graph_time(now - dt.timedelta(hours=2)),
          "lastUpdateDateTime": _graph_time(now - dt.timedelta(hours=2)),

@@ -148,8 +148,11 @@ class GraphApi:
     def _signins(self, req: Request, version: str) -> Response:
         flt = req.query.get("$filter", "")
         rows = list(self.fake.data.sign_ins)
-        for key, value in _EQ.findall(flt):
-            rows = [r for r in rows if str(r.get(key, "")).lower() == value.lower()]
+        wanted: dict[str, set[str]] = {}
+        for key, value in _EQ.findall(flt):  # `(a eq 'x' or a eq 'y')`: any value of a key matches
+            wanted.setdefault(key, set()).add(value.lower())
+        for key, values in wanted.items():
+            rows = [r for r in rows if str(r.get(key, "")).lower() in values]
         if (ge := _GE.search(flt)) is not None:
             rows = [r for r in rows if _t(r["createdDateTime"]) >= _t(ge.group(1))]
         return self._paged(req, version, "/auditLogs/signIns", rows)

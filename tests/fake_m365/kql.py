@@ -16,9 +16,9 @@ from typing import Any
 
 _RANGE = re.compile(r"Timestamp between \(datetime\(([^)]+)\) \.\. datetime\(([^)]+)\)\)")
 _ACCEPTED = re.compile(r"let accepted = dynamic\((\[.*?\])\);", re.S)
-_REQUIRED = ("EmailEvents", 'EmailDirection == "Outbound"', "summarize", "by Connectors, Hour = bin(Timestamp, 1h)")
+_REQUIRED = ("EmailEvents", 'EmailDirection == "Outbound"', "summarize", "by Connectors, NoConnectorIp, Hour = bin(Timestamp, 1h)")
 
-SCHEMA = [{"name": "Connectors", "type": "String"}, {"name": "Hour", "type": "DateTime"},
+SCHEMA = [{"name": "Connectors", "type": "String"}, {"name": "NoConnectorIp", "type": "String"}, {"name": "Hour", "type": "DateTime"},
           {"name": "Outbound", "type": "Int64"}, {"name": "Spam", "type": "Int64"},
           {"name": "Mismatch", "type": "Int64"}, {"name": "NonAcceptedSender", "type": "Int64"},
           {"name": "RecipientDomains", "type": "Int64"}, {"name": "RecipientDomainSet", "type": "Dynamic"},
@@ -43,36 +43,35 @@ def run(query: str, events: list[dict[str, Any]]) -> dict[str, Any]:
         raise KqlError("query lacks the time range or the accepted-domain list")
     start, end = _time(rng.group(1)), _time(rng.group(2))
     accepted = {d.lower() for d in json.loads(acc.group(1))}
-    groups: dict[tuple[str, str], dict[str, Any]] = defaultdict(lambda: {
-        "msgs": set(), "spam": set(), "mismatch": set(), "nonacc": set(), "rcpt": set(), "ips": set(),
-        "p1": set(), "p2": set()})
+    groups: dict[tuple[str, str, str], dict[str, Any]] = defaultdict(lambda: {
+        "rows": 0, "spam": 0, "mismatch": 0, "nonacc": 0, "rcpt": set(), "ips": set(), "p1": set(), "p2": set()})
     for ev in events:
         t = _time(ev["Timestamp"])
         if not (start <= t <= end) or ev["EmailDirection"] != "Outbound":
             continue
         hour = t.replace(minute=0, second=0).strftime("%Y-%m-%dT%H:%M:%SZ")
-        g = groups[(ev["Connectors"], hour)]
+        ip = ev["SenderIPv4"] or ev["SenderIPv6"]
+        g = groups[(ev["Connectors"], "" if ev["Connectors"] else ip, hour)]
         p1, p2 = ev["SenderMailFromDomain"].lower(), ev["SenderFromDomain"].lower()
         rcpt = ev["RecipientEmailAddress"].split("@")[1].lower()
-        nid = ev["NetworkMessageId"]
-        g["msgs"].add(nid)
-        if ev["DeliveryLocation"] == "Junk folder" or "Spam" in ev["ThreatTypes"]:
-            g["spam"].add(nid)
-        if p1 != p2:
-            g["mismatch"].add(nid)
+        g["rows"] += 1  # count(): one row per recipient
+        if ev["DeliveryLocation"].startswith("Junk") or ev["DeliveryAction"] == "Junked" or "Spam" in ev["ThreatTypes"]:
+            g["spam"] += 1
+        if p1 and p2 and p1 != p2:
+            g["mismatch"] += 1
         if p1 not in accepted or p2 not in accepted:
-            g["nonacc"].add(nid)
+            g["nonacc"] += 1
             if p1 not in accepted:
                 g["p1"].add(p1)
             if p2 not in accepted:
                 g["p2"].add(p2)
         if rcpt not in accepted:
             g["rcpt"].add(rcpt)
-        g["ips"].add(ev["SenderIPv4"] or ev["SenderIPv6"])
+        g["ips"].add(ip)
     results = []
-    for (connectors, hour), g in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-        results.append({"Connectors": connectors, "Hour": hour, "Outbound": len(g["msgs"]), "Spam": len(g["spam"]),
-                        "Mismatch": len(g["mismatch"]), "NonAcceptedSender": len(g["nonacc"]),
+    for (connectors, ip, hour), g in sorted(groups.items(), key=lambda kv: (kv[0][2], kv[0][0], kv[0][1])):
+        results.append({"Connectors": connectors, "NoConnectorIp": ip, "Hour": hour, "Outbound": g["rows"],
+                        "Spam": g["spam"], "Mismatch": g["mismatch"], "NonAcceptedSender": g["nonacc"],
                         "RecipientDomains": len(g["rcpt"]), "RecipientDomainSet": sorted(g["rcpt"])[:500],
                         "SenderIps": sorted(g["ips"])[:50], "BadP1": sorted(g["p1"])[:50], "BadP2": sorted(g["p2"])[:50]})
     return {"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#microsoft.graph.security.huntingQueryResults",
