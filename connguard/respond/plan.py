@@ -220,31 +220,35 @@ def _investigate(c: dict[str, Any]) -> Step:
 def _restore(c: dict[str, Any], baseline: Baseline | None) -> Step | None:
     commands: list[Command] = []
     manual: list[str] = []
-    if c["remove"] or not c["exists"]:
-        return None
-    blocked_id = c["blocked_id"]
     if c["blocked"]:
-        if blocked_id:
+        if c["blocked_id"]:
             commands.append(Command("Remove-BlockedConnector",
-                                    (("ConnectorId", blocked_id), ("Reason", "Control regained; see connguard plan.md")),
+                                    (("ConnectorId", c["blocked_id"]), ("Reason", "Control regained; see connguard plan.md")),
                                     changes=True, service="exchange"))
         else:
             manual.append("Remove the connector from Restricted entities in the Defender portal (its ConnectorId is unknown).")
         manual.append("Unblocking takes up to an hour to take effect.")
+    kept = c["exists"] and not c["remove"]
     approved = baseline.find(c["identity"], c["guid"]) if baseline is not None else None
-    if approved is not None and approved.get("enabled") is True:
+    if kept and approved is not None and approved.get("enabled") is True:
         commands.append(Command("Set-InboundConnector", (("Identity", _identity_arg(c["identity"], c["guid"])), ("Enabled", True)),
                                 changes=True, service="exchange"))
-    elif c["blocked"] or c["record"].get("enabled"):
+    elif kept and (c["blocked"] or c["record"].get("enabled")):
         manual.append("Re-enable the connector (Set-InboundConnector -Enabled $true) only once you trust its configuration.")
     if not commands and not manual:
         return None
+    if kept:
+        title, why = f"Unblock and restore {shown(c['identity'])}", (
+            "Last, and only once control is regained (steps above done and a re-scan clean): "
+            "unblocking earlier would hand the relay straight back to the attacker.")
+    else:
+        title, why = f"Clear the block of removed connector {shown(c['identity'])}", (
+            "Last, once control is regained: the connector is gone, so its entry on Restricted "
+            "entities only hides whether a new block appears.")
     return Step(
-        phase="restore", title=f"Unblock and restore {shown(c['identity'])}",
-        why="Last, and only once control is regained (steps above done and a re-scan clean): "
-            "unblocking earlier would hand the relay straight back to the attacker.",
+        phase="restore", title=title, why=why,
         fingerprints=_cite(c["findings"], "restore"),
-        check=f"Get-BlockedConnector no longer lists it and mail flows; {RESCAN}: no connector-blocked finding.",
+        check=f"Get-BlockedConnector no longer lists it; {RESCAN}: no connector-blocked finding.",
         commands=tuple(commands), manual=tuple(manual),
     )
 

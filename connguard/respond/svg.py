@@ -12,6 +12,7 @@ from html import escape
 from connguard.respond.timeline import HourPoint
 
 WIDTH, HEIGHT = 960, 280
+CHART_HOURS = 7 * 24 + 24  # the last 8 days: the rule's 7-day baseline and the recent day
 LEFT, RIGHT, TOP, BOTTOM = 56, 48, 24, 40
 VOLUME_COLOUR = "#2563eb"
 SPAM_COLOUR = "#ea580c"
@@ -36,7 +37,8 @@ def _fmt(number: float) -> str:
 
 
 def chart(series: tuple[HourPoint, ...], spike_start: str | None, spam_share: float | None, title: str) -> str:
-    """An <svg> element; `title` is tenant text and is escaped here."""
+    """An <svg> element for the last CHART_HOURS of `series`; `title` is tenant text, escaped here."""
+    series = series[-CHART_HOURS:]
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     count = max(len(series), 1)
     slot = plot_w / count
@@ -48,13 +50,17 @@ def chart(series: tuple[HourPoint, ...], spike_start: str | None, spam_share: fl
 
     bars = []
     spam_points = []
+    previous = -2
     for index, point in enumerate(series):
         x = LEFT + index * slot
         if point.outbound > 0:
             height = plot_h * point.outbound / top
             bars.append(f"M{_fmt(x + slot * 0.1)} {_fmt(bottom_y)}v{_fmt(-height)}h{_fmt(max(slot * 0.8, 0.5))}v{_fmt(height)}Z")
         if point.spam is not None and point.outbound > 0:
-            spam_points.append(f"{_fmt(x + slot / 2)},{_fmt(y_of(point.spam / point.outbound, 1.0))}")
+            # A new subpath after a quiet hour: the line must not invent a share where no mail was.
+            move = "M" if index != previous + 1 else "L"
+            spam_points.append(f"{move}{_fmt(x + slot / 2)} {_fmt(y_of(point.spam / point.outbound, 1.0))}")
+            previous = index
     parts = [
         f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
         f'width="{WIDTH}" height="{HEIGHT}" role="img" aria-label="{escape(title)}">',
@@ -67,16 +73,20 @@ def chart(series: tuple[HourPoint, ...], spike_start: str | None, spam_share: fl
         parts.append(f'<text x="{LEFT - 6}" y="{_fmt(y + 4)}" text-anchor="end" class="axis">{int(top * fraction)}</text>')
         parts.append(f'<text x="{LEFT + plot_w + 6}" y="{_fmt(y + 4)}" class="axis spam-axis">{int(fraction * 100)}%</text>')
     parts.append(f'<text x="{LEFT - 6}" y="{bottom_y + 4}" text-anchor="end" class="axis">0</text>')
-    for index, point in enumerate(series):
-        if point.hour.endswith("T00:00:00Z"):
+    days = max(1, len(series) // 24)
+    label_every = -(-days // 12)  # at most about a dozen day labels
+    midnights = [i for i, p in enumerate(series) if p.hour.endswith("T00:00:00Z")]
+    for n, index in enumerate(midnights):
+        point = series[index]
+        if n % label_every == 0:
             x = LEFT + index * slot
             parts.append(f'<line x1="{_fmt(x)}" x2="{_fmt(x)}" y1="{bottom_y}" y2="{bottom_y + 5}" stroke="#64748b"/>')
             parts.append(f'<text x="{_fmt(x)}" y="{bottom_y + 18}" text-anchor="middle" class="axis">{point.hour[5:10]}</text>')
     if bars:
         parts.append(f'<path class="chart-volume" fill="{VOLUME_COLOUR}" d="{" ".join(bars)}"/>')
     if spam_points:
-        parts.append(f'<polyline class="chart-spam" fill="none" stroke="{SPAM_COLOUR}" stroke-width="2" '
-                     f'points="{" ".join(spam_points)}"/>')
+        parts.append(f'<path class="chart-spam" fill="none" stroke="{SPAM_COLOUR}" stroke-width="2" '
+                     f'd="{" ".join(spam_points)}"/>')
     if spike_start is not None:
         index = next((i for i, p in enumerate(series) if p.hour == spike_start), None)
         if index is not None:

@@ -8,6 +8,7 @@ take off) and gives the message-trace step its window. Times are the snapshot's 
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from statistics import median
@@ -173,18 +174,25 @@ def spam_share(series: tuple[HourPoint, ...], since: str) -> float | None:
     return sum(p.spam or 0 for p in rows) / total
 
 
+def _host(text: str) -> str | None:
+    """The address of a single-host entry (`198.51.100.7`, `198.51.100.7/32`); None for a range."""
+    try:
+        network = ipaddress.ip_network(text.strip(), strict=False)
+    except ValueError:
+        return None
+    return str(network.network_address) if network.num_addresses == 1 else None
+
+
 def _sender_ips(stats: Iterable[dict[str, Any]], names: set[str], since: str, record: dict[str, Any] | None) -> tuple[str, ...]:
-    """Addresses that sent through the connector since `since`; else its configured single addresses."""
+    """Addresses that sent through the connector since `since`; else its configured single
+    addresses (message trace's FromIP takes one address, not a range)."""
     seen: set[str] = set()
     for row in stats:
         if _lower(row.get("connector")) in names and row["hour"] >= since:
-            seen.update(ip for ip in row.get("sender_ips") or [] if ip)
+            seen.update(filter(None, (_host(ip) for ip in row.get("sender_ips") or [] if ip)))
     if not seen and record is not None:
-        for cidr in record.get("sender_ip_addresses") or []:
-            address, _, prefix = cidr.partition("/")
-            if prefix in ("", "32", "128"):
-                seen.add(address)
-    return tuple(sorted(seen))
+        seen.update(filter(None, (_host(cidr) for cidr in record.get("sender_ip_addresses") or [])))
+    return tuple(sorted(seen, key=lambda a: (ipaddress.ip_address(a).version, ipaddress.ip_address(a))))
 
 
 def build(snapshot: dict[str, Any], identity: str, guid: str | None, record: dict[str, Any] | None,
