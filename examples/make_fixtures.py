@@ -41,11 +41,13 @@ WINDOW_START = COLLECTED_AT - timedelta(days=WINDOW_DAYS)
 HEALTHY = "Inbound from Contoso on-prem"
 HEALTHY_GUID = "5f1c2a7e-3b8d-4e0f-9a61-2d4c8e7b1f03"
 HEALTHY_IPS = ["203.0.113.5/32", "203.0.113.6/32"]
+HEALTHY_TRAFFIC_IPS = ["203.0.113.5", "203.0.113.6"]  # mail rows carry single addresses
 APPROVED_ADMIN = "exo-admin@contoso.com"
 
 ROGUE = "Contoso Relay 02"
 ROGUE_GUID = "a9e4d6b2-71c3-4f58-8e0d-c35b19f2a7e6"
 ROGUE_IPS = ["198.51.100.77/32", "198.51.100.78/32"]
+ROGUE_TRAFFIC_IPS = ["198.51.100.77", "198.51.100.78"]
 PHISHED_ADMIN = "adele.vance@contoso.com"
 ATTACKER_SIGN_IN_IP = "198.51.100.23"
 # Look-alike domains the spam claimed to come from: none is an accepted domain.
@@ -116,7 +118,7 @@ def healthy_mail(start: datetime, end: datetime) -> list[dict[str, Any]]:
                 "connector": HEALTHY,
                 "connector_guid": HEALTHY_GUID,
                 "sender_ip": None,
-                "sender_ips": [HEALTHY_IPS[index % 2]] if outbound < 40 else list(HEALTHY_IPS),
+                "sender_ips": [HEALTHY_TRAFFIC_IPS[index % 2]] if outbound < 40 else list(HEALTHY_TRAFFIC_IPS),
                 "outbound": outbound,
                 "spam": 1 if index % 17 == 0 else 0,
                 "p1_p2_mismatch": outbound // 50,
@@ -315,7 +317,7 @@ def rogue_mail() -> list[dict[str, Any]]:
                 "connector": ROGUE,
                 "connector_guid": ROGUE_GUID,
                 "sender_ip": None,
-                "sender_ips": list(ROGUE_IPS) if spoofed else [ROGUE_IPS[0]],
+                "sender_ips": list(ROGUE_TRAFFIC_IPS) if spoofed else [ROGUE_TRAFFIC_IPS[0]],
                 "outbound": outbound,
                 "spam": outbound * 3 // 5 if spoofed else 0,
                 "p1_p2_mismatch": outbound * 17 // 20 if spoofed else 0,
@@ -368,7 +370,7 @@ def build_demo() -> dict[str, Any]:
                            "The connector was restricted from sending email.",
             "url": "https://security.microsoft.com/alerts/da6381a4c7e2f05b1d93_2290417733",
             "connector_names": [ROGUE],
-            "ip_addresses": ["198.51.100.77", "198.51.100.78"],
+            "ip_addresses": list(ROGUE_TRAFFIC_IPS),
             "domains": list(SPOOFED_DOMAINS),
         }
     )
