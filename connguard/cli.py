@@ -53,3 +53,6 @@ main.add_command(_import_command)
 from connguard.commands.respond import respond as _respond_command  # noqa: E402
 
 main.add_command(_respond_command)
+from connguard.commands.collect import collect as _collect_command  # noqa: E402
+
+main.add_command(_collect_command)

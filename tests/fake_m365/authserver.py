@@ -52,7 +52,7 @@ class AuthServer:
         self.grants: dict[str, Grant] = {}
         self.issued: list[str] = []          # every access and refresh token, for the secrets test
         self.refresh: dict[str, str] = {}    # refresh token -> client id
-        self.device_codes: dict[str, str] = {}
+        self.device_codes: dict[str, tuple[str, str]] = {}
         self._lock = threading.Lock()
 
     # -- routes ---------------------------------------------------------------------------
@@ -126,12 +126,10 @@ class AuthServer:
                 return oauth_error(400, "invalid_scope", "AADSTS70011", "The provided scope is not valid.")
             return self._issue(app.client_id, resource, with_refresh=True)
         if grant_type == "urn:ietf:params:oauth:grant-type:device_code":
-            if self.device_codes.get(form.get("device_code", "")) != app.client_id:
+            pending = self.device_codes.get(form.get("device_code", ""))
+            if pending is None or pending[0] != app.client_id:
                 return oauth_error(400, "expired_token", "AADSTS70019", "Verification code expired.")
-            resource = self._resource(form.get("scope", ""))
-            if resource is None:
-                return oauth_error(400, "invalid_scope", "AADSTS70011", "The provided scope is not valid.")
-            return self._issue(app.client_id, resource, with_refresh=True)
+            return self._issue(app.client_id, pending[1], with_refresh=True)
         if grant_type != "client_credentials":
             return oauth_error(400, "unsupported_grant_type", "AADSTS70003", "The grant type is not supported.")
         problem = self._check_client(tenant, app, form)
@@ -202,9 +200,12 @@ class AuthServer:
         if app is None or not app.public_client:
             return oauth_error(400, "unauthorized_client", "AADSTS700016",
                                f"Application with identifier '{form.get('client_id')}' was not found in the directory.")
+        resource = self._resource(form.get("scope", ""))
+        if resource is None:
+            return oauth_error(400, "invalid_scope", "AADSTS70011", "The provided scope is not valid.")
         code = "fake-dc-" + secrets.token_urlsafe(16)
-        with self._lock:
-            self.device_codes[code] = app.client_id   # approved at once: the "person" signs in instantly
+        with self._lock:  # approved at once: the "person" signs in instantly
+            self.device_codes[code] = (app.client_id, resource)
         return json_response(200, {"device_code": code, "user_code": "FAKE-CODE", "verification_uri":
                                    f"{self.base_url}/devicelogin", "expires_in": 900, "interval": 1,
                                    "message": f"To sign in, open {self.base_url}/devicelogin and enter the code FAKE-CODE."})

@@ -104,7 +104,7 @@ def _events(now: dt.datetime, days: int, message_volume: int) -> list[dict[str, 
                                  "SenderFromAddress": "billing@contoso.com",
                                  "SenderMailFromDomain": "bulk-mailer.example", "SenderFromDomain": "contoso.com",
                                  "SenderIPv4": RELAY_IP, "SenderIPv6": "",
-                                 "RecipientEmailAddress": f"victim{r}@target{(h * message_volume + i) % 400}.example",
+                                 "RecipientEmailAddress": f"victim{r}@target{(h * message_volume + i) % 5000}.example",
                                  "Connectors": BAD, "DeliveryAction": "Junked" if i % 3 == 0 else "Delivered",
                                  "DeliveryLocation": "Junk folder" if i % 3 == 0 else "Inbox/folder",
                                  "ThreatTypes": "Spam" if i % 3 == 0 else ""})
@@ -145,7 +145,7 @@ def _audit(now: dt.datetime) -> list[dict[str, Any]]:
     ]
 
 
-def build(now: dt.datetime, *, days: int = 9, spam_per_hour: int = 60) -> Dataset:
+def build(now: dt.datetime, *, days: int = 9, spam_per_hour: int = 150) -> Dataset:
     """The planted tenant as seen at `now` (floored to the hour)."""
     now = now.astimezone(dt.timezone.utc).replace(minute=0, second=0, microsecond=0)
     data = Dataset(now=now)
