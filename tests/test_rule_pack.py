@@ -124,3 +124,13 @@ def test_demo_and_base_are_what_the_generator_writes() -> None:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert module.main(["--check"]) == 0, "stale fixtures: run python examples/make_fixtures.py"
+
+
+def test_snapshot_format_example_is_a_valid_snapshot_with_the_coverage_it_describes() -> None:
+    text = (ROOT / "docs" / "snapshot-format.md").read_text(encoding="utf-8")
+    example = json.loads(re.search(r"```json\n(.*?)```", text, re.S).group(1))
+    snapshot.validate(example, origin="docs/snapshot-format.md")
+    result = evaluate(example, load_rules([RULES]), load_config(TESTS / "base-config.yaml"))
+    skipped = {c.rule_id for c in result.coverage if c.status == "not_evaluated" and OWN.match(c.rule_id)}
+    assert {"CG-0002", "CG-0003", "CG-0005"} <= skipped  # alerts missing, no P2
+    assert result.findings == []
