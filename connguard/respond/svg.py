@@ -14,9 +14,9 @@ from connguard.respond.timeline import HourPoint
 WIDTH, HEIGHT = 960, 280
 CHART_HOURS = 7 * 24 + 24  # the last 8 days: the rule's 7-day baseline and the recent day
 LEFT, RIGHT, TOP, BOTTOM = 56, 48, 24, 40
-VOLUME_COLOUR = "#2563eb"
-SPAM_COLOUR = "#ea580c"
-SPIKE_COLOUR = "#dc2626"
+VOLUME_COLOUR = "#0e7490"
+SPAM_COLOUR = "#ca8a04"
+SPIKE_COLOUR = "#be123c"
 
 
 def _nice_max(value: int) -> int:
