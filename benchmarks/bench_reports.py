@@ -99,7 +99,7 @@ def main() -> None:
     print(f"{'locator':>10}: {_time(lambda: locate_lines(report.snapshot_text, pointers)):7.3f} s "
           f"({len(pointers)} pointers)")
     for fmt in FORMATS:
-        print(f"{fmt:>10}: {_time(lambda: render(fmt, report)):7.3f} s")
+        print(f"{fmt:>10}: {_time(lambda fmt=fmt: render(fmt, report)):7.3f} s")
     tracemalloc.start()
     render("sarif", report)
     peak = tracemalloc.get_traced_memory()[1]

@@ -48,7 +48,8 @@ RULES = [
     FakeRule("CG-0002", "sender-mismatch", "medium", "P1/P2 sender mismatch", path="rules/CG-0002.yaml"),
     FakeRule("CG-0004", "outbound-spike", "critical", "Outbound volume spike", path="rules/CG-0004.yaml"),
     FakeRule("CG-0008", "spam-surge", "low", "Spam surge", status="experimental", path="rules/CG-0008.yaml"),
-    FakeRule("CG-0010", "connector-alert", "info", "Defender connector alert", references=[], path="rules/CG-0010.yaml", line=3),
+    FakeRule("CG-0010", "connector-alert", "info", "Defender connector alert", references=[],
+             path="rules/CG-0010.yaml", line=3),
 ]
 CONNECTORS = ["Inbound from on-prem", "Partner relay", "Fabrikam relay"]
 
@@ -110,7 +111,8 @@ def make_report(findings: list[Finding], coverages: list[Coverage] | None = None
     data = data if data is not None else make_snapshot()
     text = text if text is not None else snapshot_module.dumps(data)
     return ScanReport(
-        result=ScanResult(findings=findings, coverage=coverages if coverages is not None else [coverage(r) for r in RULES],
+        result=ScanResult(findings=findings,
+                          coverage=coverages if coverages is not None else [coverage(r) for r in RULES],
                           warnings=warnings or []),
         pack=pack or FakePack(RULES),
         snapshot=data,

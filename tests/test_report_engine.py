@@ -22,7 +22,8 @@ DEMO = resources.files("connguard").joinpath("demo")
 
 @pytest.fixture(scope="module")
 def demo_report() -> ScanReport:
-    with resources.as_file(DEMO.joinpath("snapshot.json")) as snap, resources.as_file(DEMO.joinpath("config.yaml")) as cfg:
+    with resources.as_file(DEMO.joinpath("snapshot.json")) as snap, \
+            resources.as_file(DEMO.joinpath("config.yaml")) as cfg:
         config = load_config(cfg)
         pack = configure(load_rules([shipped_rules_dir()]), config)
         loaded = snapshot.load(snap)

@@ -101,7 +101,7 @@ def test_output_is_canonical_and_does_not_depend_on_engine_order() -> None:
 def test_no_wall_clock_or_absolute_path_in_output() -> None:
     text = render("json", full_report())
     assert str(Path.cwd()) not in text
-    assert "2026-11-20T12:00:00Z" in text  # the snapshot's own time is the only clock
+    assert text.count("2026-11-20T12:00:00Z") >= 1  # the snapshot's own time is the only clock
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

@@ -68,7 +68,8 @@ def test_any_findings_give_valid_output_in_every_format(findings, coverages, war
     sarif = json.loads(outputs["sarif"])
     assert list(_SARIF.iter_errors(sarif)) == []
     assert uri_problems(sarif) == []
-    assert all(r["message"]["text"] and r["locations"] and r["partialFingerprints"] for r in sarif["runs"][0]["results"])
+    results = sarif["runs"][0]["results"]
+    assert all(r["message"]["text"] and r["locations"] and r["partialFingerprints"] for r in results)
     document = json.loads(outputs["json"])
     assert list(_REPORT.iter_errors(document)) == []
     assert len(document["findings"]) == len(findings)

@@ -6,7 +6,7 @@ the CLI writes `--output` atomically or not at all.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from connguard.errors import InputError
 from connguard.reports import json_report, markdown, sarif, table
@@ -35,7 +35,8 @@ def render(fmt: str, report: ScanReport) -> str:
     try:
         writer = _WRITERS[fmt]
     except KeyError:
-        raise UnknownFormatError(f"--format: unknown report format {fmt!r} (choose from {', '.join(FORMATS)})") from None
+        choices = ", ".join(FORMATS)
+        raise UnknownFormatError(f"--format: unknown report format {fmt!r} (choose from {choices})") from None
     return writer(report)
 
 

@@ -14,7 +14,7 @@ hundreds of thousands of audit events costs about one `json.loads` of the skippe
 from __future__ import annotations
 
 import json
-from typing import Iterable
+from collections.abc import Iterable
 
 _DECODER = json.JSONDecoder()
 _WHITESPACE = " \t\n\r"

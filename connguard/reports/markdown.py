@@ -60,7 +60,8 @@ def _headline(report: ScanReport) -> list[str]:
     tenant = inline(tenant_domain(report))
     severities = ", ".join(f"{counts['by_severity'][s]} {s}" for s in SEVERITIES if counts["by_severity"][s])
     if counts["unsuppressed"]:
-        title = f"## connguard: {counts['unsuppressed']} finding{'s' if counts['unsuppressed'] != 1 else ''} in {tenant}"
+        plural = "s" if counts["unsuppressed"] != 1 else ""
+        title = f"## connguard: {counts['unsuppressed']} finding{plural} in {tenant}"
     else:
         title = f"## connguard: no findings in {tenant}"
     facts = [severities] if severities else []
@@ -78,13 +79,15 @@ def _headline(report: ScanReport) -> list[str]:
     )
     lines = [title, "", " · ".join(facts), "", source]
     if not counts["unsuppressed"] and gaps:
-        lines += ["", "> No findings in the rules that ran, but some were not checked (below): this is not a clean bill."]
+        lines += ["", "> No findings in the rules that ran, but some were not checked (below): "
+                  "this is not a clean bill."]
     return lines
 
 
 def _finding_row(identity: str | None, finding: Finding) -> str:
     connector = inline(identity) if identity is not None else f"_{TENANT_WIDE}_"
-    cells = [connector, inline(finding.severity), inline(finding.symptom), inline(finding.rule_id), inline(finding.message)]
+    texts = (finding.severity, finding.symptom, finding.rule_id, finding.message)
+    cells = [connector, *(inline(text) for text in texts)]
     return "| " + " | ".join(cells) + " |"
 
 
@@ -119,7 +122,8 @@ def _not_checked(report: ScanReport) -> list[str]:
     for coverage in gaps:
         state = "not evaluated" if coverage.status == "not_evaluated" else "error"
         lines.append(
-            f"- **{inline(coverage.rule_id)}** {inline(coverage.symptom)} ({state}): {inline(coverage_reason(coverage))}"
+            f"- **{inline(coverage.rule_id)}** {inline(coverage.symptom)} ({state}): "
+            f"{inline(coverage_reason(coverage))}"
         )
     if counts["symptoms_not_evaluated"]:
         lines.append("- Symptoms no rule checked: " + ", ".join(inline(s) for s in counts["symptoms_not_evaluated"]))

@@ -9,26 +9,40 @@ small fakes and independent of how the engine stores its rules.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable, Protocol
+from typing import Any, Protocol
+from collections.abc import Iterable, Sequence
 
 from connguard.engine.model import ScanResult
 
 
 class RuleInfo(Protocol):
-    """The parts of a loaded rule a report shows (see docs/rule-format.md)."""
+    """The parts of a loaded rule a report shows (see docs/rule-format.md). Read-only, so
+    the engine's frozen `Rule` (tuples, a non-optional path) satisfies it as it is."""
 
-    id: str
-    version: str
-    status: str
-    symptom: str
-    severity: str
-    title: str
-    description: str
-    remediation: list[str]
-    references: list[str]
-    tags: list[str]
-    path: str | None
-    line: int | None
+    @property
+    def id(self) -> str: ...
+    @property
+    def version(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def symptom(self) -> str: ...
+    @property
+    def severity(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def remediation(self) -> Sequence[str]: ...
+    @property
+    def references(self) -> Sequence[str]: ...
+    @property
+    def tags(self) -> Sequence[str]: ...
+    @property
+    def path(self) -> str | None: ...
+    @property
+    def line(self) -> int | None: ...
 
 
 class PackInfo(Protocol):

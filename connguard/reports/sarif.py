@@ -129,7 +129,8 @@ class _FallbackRule:
 
 def _rules(report: ScanReport, findings: list[Finding]) -> list[RuleInfo]:
     rules: dict[str, RuleInfo] = {rule.id: rule for rule in sorted_rules(report)}
-    for item in [*findings, *report.result.coverage]:
+    items: list[Finding | Coverage] = [*findings, *report.result.coverage]
+    for item in items:
         rules.setdefault(item.rule_id, _FallbackRule(item))
     return [rules[key] for key in sorted(rules)]
 
@@ -138,7 +139,7 @@ def _location(finding: Finding, rule: RuleInfo, snapshot_uri: str, lines: dict[s
     """Where GitHub anchors the alert: the line of the record in the snapshot; for a finding
     about no single record, the rule's own file (relative to its rule directory)."""
     if finding.pointer is None and rule.path:
-        artifact = {"uri": path_uri(PurePath(rule.path).name), "uriBaseId": RULES_BASE_ID}
+        artifact: dict[str, Any] = {"uri": path_uri(PurePath(rule.path).name), "uriBaseId": RULES_BASE_ID}
         line = rule.line if isinstance(rule.line, int) and rule.line > 0 else 1
     else:
         artifact = {"uri": snapshot_uri, "index": 0}
@@ -209,7 +210,9 @@ def build(report: ScanReport) -> dict[str, Any]:
         "tool": {"driver": driver},
         "automationDetails": {"id": f"connguard/{tenant_domain(report).lower()}/"},
         "originalUriBaseIds": {
-            RULES_BASE_ID: {"description": {"text": "The rule directory (built-in pack or --rules DIR) holding the rule file."}}
+            RULES_BASE_ID: {
+                "description": {"text": "The rule directory (built-in pack or --rules DIR) holding the rule file."}
+            }
         },
         "artifacts": [
             {

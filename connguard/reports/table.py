@@ -73,7 +73,7 @@ def _group_table(identity: str | None, findings: list[Finding]) -> Table:
     for finding in findings:
         style = "dim" if finding.suppressed else ""
         table.add_row(
-            Text(display(finding.severity), style=_SEVERITY_STYLE.get(finding.severity, "") if not style else style),
+            Text(display(finding.severity), style=style or _SEVERITY_STYLE.get(finding.severity, "")),
             Text(display(finding.symptom)),
             Text(display(finding.rule_id)),
             _message(finding),
@@ -89,7 +89,8 @@ def _coverage_lines(report: ScanReport) -> list[Text]:
         label = "NOT CHECKED" if coverage.status == "not_evaluated" else "ERROR"
         lines.append(
             Text(
-                f"{label}: {display(coverage.symptom)} ({display(coverage.rule_id)}): {display(coverage_reason(coverage))}",
+                f"{label}: {display(coverage.symptom)} ({display(coverage.rule_id)}): "
+                f"{display(coverage_reason(coverage))}",
                 style="yellow" if coverage.status == "not_evaluated" else "red",
             )
         )
