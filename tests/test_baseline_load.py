@@ -74,6 +74,10 @@ def test_saved_baseline_reads_back_unchanged(tmp_path: Path) -> None:
      "baseline.yaml:4: inbound_connectors[0]: identity (the connector's name) is required"),
     ("version: 1\ntenant: &t {domain: contoso.com}\ncopy: *t\n", "baseline.yaml:3: YAML aliases are not allowed"),
     ("version: 1\nversion: 1\ntenant: {domain: contoso.com}\n", "baseline.yaml:2: duplicate key 'version'"),
+    ("version: 1\ntenant: !!python/object:os.system {domain: x}\n", "baseline.yaml:2: unsupported YAML tag"),
+    ("version: 1\ntenant: {domain: !!python/name:os.system x}\n", "baseline.yaml:2: invalid YAML"),
+    ("version: 1\ntenant: {domain: contoso.com}\nx: &a [1, 1]\ny: &b [*a, *a]\nz: [*b, *b]\n",
+     "baseline.yaml:4: YAML aliases are not allowed"),
     ("- version: 1\n", "baseline.yaml:1: a baseline is a mapping"),
     ("", "baseline.yaml:1: the baseline is empty"),
 ])

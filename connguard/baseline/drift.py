@@ -15,9 +15,12 @@ from typing import Any, Iterable
 from connguard.baseline.diff import Change, connector_changes, match_connectors
 from connguard.baseline.fields import DIRECTIONS, FIELDS, IDENTITY
 from connguard.baseline.model import from_snapshot
-from connguard.normalize import normalize_upn, parse_time
+from connguard.normalize import normalize_upn
 
 _READABLE = ("ok", "partial")
+_CONNECTOR_OPERATIONS = frozenset(
+    f"{verb}-{noun}".casefold() for verb in ("New", "Set", "Remove") for noun in DIRECTIONS.values()
+)
 
 
 def format_value(value: Any) -> str:
@@ -48,14 +51,15 @@ class _AuditIndex:
 
     def __init__(self, events: Iterable[dict[str, Any]] | None, collected_at: str) -> None:
         self.collected = events is not None
-        limit = parse_time(collected_at)
         self.by_key: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for event in events or []:
-            if event.get("succeeded") is False or not event.get("target"):
+            operation = event["operation"].casefold()
+            if operation not in _CONNECTOR_OPERATIONS or event.get("succeeded") is False or not event.get("target"):
                 continue
-            if parse_time(event["time"]) > limit:
+            # Snapshot times are one fixed-width UTC form, so text order is time order.
+            if event["time"] > collected_at:
                 continue
-            key = (event["operation"].casefold(), event["target"].strip().casefold())
+            key = (operation, event["target"].strip().casefold())
             self.by_key.setdefault(key, []).append(event)
         for bucket in self.by_key.values():
             bucket.sort(key=lambda e: (e["time"], e["id"]), reverse=True)
