@@ -134,3 +134,16 @@ def test_snapshot_format_example_is_a_valid_snapshot_with_the_coverage_it_descri
     skipped = {c.rule_id for c in result.coverage if c.status == "not_evaluated" and OWN.match(c.rule_id)}
     assert {"CG-0002", "CG-0003", "CG-0005"} <= skipped  # alerts missing, no P2
     assert result.findings == []
+
+
+@pytest.mark.parametrize("rule", own_rules(), ids=lambda r: r.id)
+def test_rules_catalogue_documents_rule_and_params(rule: Rule) -> None:
+    text = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
+    heading = f"### {rule.id} {rule.title}\n"
+    assert heading in text, f"docs/rules.md has no section {heading.strip()!r}"
+    section = text.split(heading, 1)[1].split("\n### ", 1)[0]
+    assert f"*{rule.symptom}, {rule.severity}." in section
+    for name, param in rule.params.items():
+        row = next((line for line in section.splitlines() if line.startswith(f"| `{name}` |")), None)
+        assert row is not None, f"{rule.id}: docs/rules.md does not explain param {name}"
+        assert _mentions(row, param.default), f"{rule.id}: docs/rules.md gives another default for {name}"
