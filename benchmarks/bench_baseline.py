@@ -16,16 +16,18 @@ import copy
 import sys
 import time
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from connguard.baseline import compute, from_snapshot  # noqa: E402
-from connguard.baseline.diff import diff  # noqa: E402
-from connguard.baseline.load import loads_baseline  # noqa: E402
-from connguard.baseline.save import dumps_baseline  # noqa: E402
-from helpers_baseline import healthy_snapshot, inbound  # noqa: E402
+from helpers_baseline import healthy_snapshot, inbound
+
+from connguard.baseline import compute, from_snapshot
+from connguard.baseline.diff import diff
+from connguard.baseline.load import loads_baseline
+from connguard.baseline.save import dumps_baseline
 
 
 def build(connectors: int, ips: int, audit_events: int) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from helpers_baseline import INTRUDER, drifted_snapshot, healthy_snapshot
 
 from connguard import snapshot
 from connguard.cli import main
-from helpers_baseline import INTRUDER, drifted_snapshot, healthy_snapshot
 
 
 @pytest.fixture()
@@ -135,8 +135,8 @@ def test_approve_removal_and_unknown_connector(files: dict[str, Path]) -> None:
 @pytest.mark.parametrize("text, line, reason", [
     ("version: 1\ntenant: [\n", 3, "invalid YAML"),
     ("version: 7\ntenant: {domain: contoso.com}\n", 1, "unsupported baseline version 7"),
-    ("version: 1\ntenant: {domain: contoso.com}\ninbound_connectors:\n  - identity: Hybrid relay\n"
-     "  - identity: hybrid relay\n", 5, "connector 'hybrid relay' is listed twice"),
+    (("version: 1\ntenant: {domain: contoso.com}\ninbound_connectors:\n  - identity: Hybrid relay\n"
+      "  - identity: hybrid relay\n"), 5, "connector 'hybrid relay' is listed twice"),
 ])
 @pytest.mark.parametrize("command", ["scan", "diff"])
 def test_bad_baseline_exits_2_with_file_and_line(files: dict[str, Path], text: str, line: int, reason: str,

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers_baseline import ADMIN, INTRUDER, audit_event, drifted_snapshot, healthy_snapshot
 
 from connguard.baseline import BaselineError, compute, from_snapshot, load_for_scan
 from connguard.baseline.save import save_baseline
-from helpers_baseline import ADMIN, INTRUDER, audit_event, drifted_snapshot, healthy_snapshot
 
 
 def _relay(data: dict[str, Any]) -> dict[str, Any]:

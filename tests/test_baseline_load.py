@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helpers_baseline import healthy_snapshot
 
 from connguard.baseline import BaselineError, from_snapshot, load_baseline, prepare
 from connguard.baseline.load import loads_baseline
 from connguard.baseline.save import dumps_baseline, save_baseline
-from helpers_baseline import healthy_snapshot
 
 GOOD = """\
 version: 1
@@ -68,8 +68,8 @@ def test_saved_baseline_reads_back_unchanged(tmp_path: Path) -> None:
      "baseline.yaml:5: unknown connector field 'sender_ip_adresses'"),
     ("version: 1\ntenant: {domain: contoso.com}\ninbound_connectors:\n  - identity: A\n    enabled: maybe\n",
      "baseline.yaml:5: enabled: expected true, false or null"),
-    ("version: 1\ntenant: {domain: contoso.com}\ninbound_connectors:\n  - identity: A\n"
-     "    sender_ip_addresses: [not-an-ip]\n", "baseline.yaml:5: sender_ip_addresses: not an IP address"),
+    (("version: 1\ntenant: {domain: contoso.com}\ninbound_connectors:\n  - identity: A\n"
+      "    sender_ip_addresses: [not-an-ip]\n"), "baseline.yaml:5: sender_ip_addresses: not an IP address"),
     ("version: 1\ntenant: {domain: contoso.com}\ninbound_connectors:\n  - enabled: true\n",
      "baseline.yaml:4: inbound_connectors[0]: identity (the connector's name) is required"),
     ("version: 1\ntenant: &t {domain: contoso.com}\ncopy: *t\n", "baseline.yaml:3: YAML aliases are not allowed"),

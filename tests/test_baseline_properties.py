@@ -13,6 +13,7 @@ import ipaddress
 from typing import Any
 
 import pytest
+from helpers_baseline import healthy_snapshot, inbound, outbound
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -21,7 +22,6 @@ from connguard.baseline.diff import diff
 from connguard.baseline.fields import FIELDS, compare_key, normalise
 from connguard.baseline.load import loads_baseline
 from connguard.baseline.save import dumps_baseline
-from helpers_baseline import healthy_snapshot, inbound, outbound
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -84,7 +84,7 @@ def respelled(data: dict[str, Any], draw: Any, *, recase_names: bool = True) -> 
         record["sender_domains"] = draw(st.permutations(
             [f"smtp:{_swap_case(d)};{n}" for n, d in enumerate(record["sender_domains"], 1)]))
         record["sender_ip_addresses"] = draw(st.permutations(
-            [c[:-3] if c.endswith("/32") else c for c in record["sender_ip_addresses"]]))
+            [c.removesuffix("/32") for c in record["sender_ip_addresses"]]))
         record["trusted_organizations"] = [d.upper() + "." for d in reversed(record["trusted_organizations"])]
         if recase_names:
             record["connector_type"] = record["connector_type"].lower()

@@ -8,7 +8,8 @@ key (see `drift.compute`), which the drift rules read as `baseline.drift.*`.
 from __future__ import annotations
 
 import os
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from connguard.baseline.drift import compute
 from connguard.baseline.load import BASELINE_VERSION, BaselineError, from_data, load_baseline

@@ -10,7 +10,8 @@ comparison stays out.
 from __future__ import annotations
 
 import copy
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from connguard.baseline.diff import Change, diff, match_connectors
 from connguard.baseline.fields import DIRECTIONS, FIELDS

@@ -10,9 +10,10 @@ Connectors are matched by GUID when both sides know it (so a rename shows as a c
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from dataclasses import field as _dc_field
-from typing import Any, Iterator
+from typing import Any
 
 from connguard.baseline.fields import DIRECTIONS, FIELDS, IDENTITY, Field, compare_key
 
@@ -129,9 +130,10 @@ def _accepted_domains(old: dict[str, str | None], new: dict[str, str | None]) ->
                               before=sorted(old), after=sorted(new), added=added, removed=removed))
     for domain in sorted(set(old) & set(new)):
         # A hand-written list of domains has no types: a type is compared only when both name one.
-        if old[domain] and new[domain] and old[domain].casefold() != new[domain].casefold():
+        before, after = old[domain], new[domain]
+        if before and after and before.casefold() != after.casefold():
             changes.append(Change("accepted_domains", "changed", f"accepted_domains[{domain}].domain_type",
-                                  before=old[domain], after=new[domain]))
+                                  before=before, after=after))
     return changes
 
 

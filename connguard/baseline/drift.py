@@ -10,7 +10,8 @@ log has no matching record, or was not collected, the entry says so instead of g
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from connguard.baseline.diff import Change, connector_changes, match_connectors
 from connguard.baseline.fields import DIRECTIONS, FIELDS, IDENTITY
@@ -95,7 +96,8 @@ def _attribution(event: dict[str, Any] | None, verb: str, audit_collected: bool,
 
 
 def _status(snapshot: dict[str, Any], source: str) -> str | None:
-    return snapshot.get("sources", {}).get(source, {}).get("status")
+    status = snapshot.get("sources", {}).get(source, {}).get("status")
+    return str(status) if status is not None else None
 
 
 def compute(snapshot_data: dict[str, Any], baseline_doc: dict[str, Any],
@@ -107,7 +109,8 @@ def compute(snapshot_data: dict[str, Any], baseline_doc: dict[str, Any],
     each list sorted so findings come out in a stable order.
     """
     current = from_snapshot(snapshot_data)
-    approved = {normalize_upn(a) for a in [*baseline_doc.get("approved_admins", []), *approved_admins]} - {None}
+    approved = {upn for a in [*baseline_doc.get("approved_admins", []), *approved_admins]
+                if (upn := normalize_upn(a)) is not None}
     audit_ok = _status(snapshot_data, "audit_events") in _READABLE
     audit = _AuditIndex(snapshot_data["facts"].get("audit_events") if audit_ok else None,
                         snapshot_data["collected_at"])

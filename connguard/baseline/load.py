@@ -33,7 +33,7 @@ class BaselineError(InputError):
 _SafeBase: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _Loader(_SafeBase):  # type: ignore[misc, valid-type]
+class _Loader(_SafeBase):  # type: ignore[misc]
     """Safe loader without implicit timestamps: every value stays a JSON type."""
 
 

@@ -76,8 +76,8 @@ def from_snapshot(snapshot: dict[str, Any], *, origin: str = "<snapshot>") -> di
 def same_tenant(a: dict[str, Any], b: dict[str, Any]) -> bool:
     """Tenant ids decide when both sides have one; otherwise the primary domains."""
     if a.get("id") and b.get("id"):
-        return a["id"] == b["id"]
-    return a["domain"] == b["domain"]
+        return bool(a["id"] == b["id"])
+    return bool(a["domain"] == b["domain"])
 
 
 def describe_tenant(tenant: dict[str, Any]) -> str:

@@ -24,7 +24,7 @@ HEADER = """\
 """
 
 
-class _Dumper(yaml.SafeDumper):
+class _Dumper(yaml.SafeDumper):  # type: ignore[misc]
     """Block style everywhere, lists indented under their key (what reviewers expect)."""
 
     def increase_indent(self, flow: bool = False, indentless: bool = False) -> Any:
@@ -47,7 +47,7 @@ def dumps_baseline(baseline: dict[str, Any]) -> str:
         if section in baseline:
             records = sorted(baseline[section], key=lambda r: r["identity"].casefold())
             ordered[section] = [_ordered_connector(section, r) for r in records]
-    body = yaml.dump(ordered, Dumper=_Dumper, sort_keys=False, default_flow_style=False,
+    body: str = yaml.dump(ordered, Dumper=_Dumper, sort_keys=False, default_flow_style=False,
                      allow_unicode=True, width=10_000)
     return HEADER + body
 
