@@ -59,9 +59,9 @@ def _html(markdown: str) -> _Html:
 
 def test_headline_table_not_checked_and_details() -> None:
     text = render("markdown", full_report())
-    assert text.startswith("## connguard: 4 findings in contoso\\.onmicrosoft\\.com\n")
+    assert text.startswith("## connguard: 4 findings in contoso.onmicrosoft.com\n")
     assert "1 critical, 2 high, 1 info · 1 suppressed · 3 of 5 rules evaluated · **2 not checked**" in text
-    assert "### Not checked" in text and "mail\\_stats\\.p1\\_p2\\_mismatch is unavailable" in text
+    assert "### Not checked" in text and "mail\\_stats.p1\\_p2\\_mismatch is unavailable" in text
     html = _html(text)
     findings_table = html.rows[:5]
     assert findings_table[0] == ["Connector", "Severity", "Symptom", "Rule", "Message"]
@@ -69,7 +69,7 @@ def test_headline_table_not_checked_and_details() -> None:
         "Inbound from on-prem", "Inbound from on-prem", "Partner relay", "tenant-wide",
     ]
     assert html.tags.count("details") == 5 and html.tags.count("summary") == 5
-    assert "### Suppressed (1)" in text and "known partner relay, ticket 42 until 2027\\-03\\-31" in text
+    assert "### Suppressed (1)" in text and "known partner relay, ticket 42 until 2027-03-31" in text
 
 
 def test_clean_scan_with_gaps_is_not_called_clean() -> None:
@@ -108,6 +108,17 @@ def test_inline_escapes_markdown_and_html_and_shows_controls() -> None:
     assert inline("x\ny\x1b") == "x\\\\x0ay\\\\x1b"
     cell = inline("x\ny")
     assert _html(f"| h |\n|---|\n| {cell} |").rows[1] == ["x\\x0ay"]
+
+
+def test_text_that_would_open_a_block_stays_a_line_of_text() -> None:
+    for text in ["# heading", "- item", "+ item", "1. first", "12) twelfth", "===", "> quote", "  - indented"]:
+        html = _html(f"1. {inline(text)}\n\n{inline(text)}\n")
+        assert set(html.tags) == {"ol", "li", "p"}, text
+
+
+def test_email_addresses_are_left_intact_but_mentions_are_broken() -> None:
+    assert inline("adele.vance@contoso.com") == "adele.vance@contoso.com"
+    assert inline("ping @octocat and (@org/team)") == "ping @\u2060octocat and (@\u2060org/team)"
 
 
 def test_code_block_fence_is_longer_than_any_backtick_run() -> None:

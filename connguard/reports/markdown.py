@@ -3,8 +3,8 @@
 A headline a reviewer can act on, one table of findings grouped by connector, a "Not
 checked" section, and per finding a collapsed block with its evidence and remediation.
 
-Every tenant-derived string is escaped for where it lands: table cells (no `|`, no
-newlines, no HTML, no Markdown emphasis or links, no @-mentions), HTML `<summary>` text,
+Every tenant-derived string is escaped for where it lands: table cells and paragraphs
+(no `|`, no newlines, no HTML, no emphasis, links or block markers, no @-mentions), HTML `<summary>` text,
 and fenced code blocks (a fence longer than any backtick run inside). A connector named
 `<script>` or "a|b" or with backticks reads as itself and breaks nothing.
 """
@@ -28,17 +28,30 @@ from connguard.reports.common import (
 from connguard.reports.model import ScanReport
 from connguard.reports.text import display, jsonable
 
-_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
-_MENTION = re.compile(r"@(?=[A-Za-z0-9])")
+# Characters with inline meaning anywhere: escapes, code, emphasis, links/images, table
+# cells, strikethrough, math. `< > &` become entities instead, so no HTML gets through.
+_MARKDOWN_INLINE = re.compile(r"([\\`*_\[\]|~$])")
+# Characters that start a block (heading, list, quote, setext underline, ordered list)
+# when they open a line: escaped only there, so ordinary text stays readable.
+_BLOCK_START = re.compile(r"^(\s*)(?:([#+\-=])|(\d+)([.)]))")
+# GitHub mentions `@name` where no word character precedes it (e-mail addresses are safe).
+_MENTION = re.compile(r"(?<!\w)@(?=[A-Za-z0-9])")
 
 
 def inline(text: str) -> str:
-    """Text safe inside a table cell or a paragraph: one line, HTML entities for `& < >`,
-    every Markdown punctuation character backslash-escaped (a GFM table honours `\\|`),
-    and a word joiner after `@` so GitHub never turns a name into a mention."""
+    """Text safe inside a table cell, a paragraph or a list item: one line, HTML entities
+    for `& < >`, Markdown's inline punctuation backslash-escaped (a GFM table honours
+    `\\|`), a block marker at the start escaped, and a word joiner after a mention-like
+    `@` so GitHub never notifies a user or team named in tenant data."""
     text = html.escape(display(text), quote=False)
-    text = _MARKDOWN_PUNCTUATION.sub(r"\\\1", text)
+    text = _MARKDOWN_INLINE.sub(r"\\\1", text)
+    text = _BLOCK_START.sub(_escape_block_start, text, count=1)
     return _MENTION.sub("@\u2060", text)
+
+
+def _escape_block_start(match: re.Match[str]) -> str:
+    space, marker, digits, delimiter = match.groups()
+    return f"{space}\\{marker}" if marker else f"{space}{digits}\\{delimiter}"
 
 
 def in_html(text: str) -> str:
