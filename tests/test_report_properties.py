@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from connguard.engine.model import SEVERITIES, SYMPTOMS, ConnectorRef, Coverage, Finding, Suppression
 from connguard.reports import FORMATS, render
-from helpers_report import RULES, make_report, report_validator, sarif_validator, uri_problems
+from helpers_report import RULES, make_report, make_snapshot, report_validator, sarif_validator, uri_problems
 
 # Any code point, lone surrogates included (JSON can carry them as \ud800 escapes).
 _any_text = st.text(alphabet=st.characters(exclude_categories=()), max_size=30)
@@ -59,9 +59,12 @@ _RAW_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u206
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(_finding(), max_size=6), st.lists(_coverage(), max_size=4), st.lists(_any_text, max_size=2))
-def test_any_findings_give_valid_output_in_every_format(findings, coverages, warnings) -> None:
-    report = make_report(findings, coverages, warnings=warnings)
+@given(st.lists(_finding(), max_size=6), st.lists(_coverage(), max_size=4), st.lists(_any_text, max_size=2),
+       st.text(min_size=1, max_size=20) | _any_text.filter(bool), _any_text)
+def test_any_findings_give_valid_output_in_every_format(findings, coverages, warnings, path, domain) -> None:
+    data = make_snapshot()
+    data["tenant"]["domain"] = domain
+    report = make_report(findings, coverages, warnings=warnings, path=path, data=data)
     outputs = {fmt: render(fmt, report) for fmt in FORMATS}
     for text in outputs.values():
         text.encode("utf-8")  # never an unencodable lone surrogate

@@ -174,12 +174,21 @@ def test_empty_message_is_replaced_by_the_title() -> None:
         ("C:\\scans\\snap.json", "file:///C:/scans/snap.json"),
         ("connguard:demo/snapshot.json", "connguard%3Ademo/snapshot.json"),
         ("a/b:c.json", "a/b:c.json"),
+        ("\\\\server\\share\\snap.json", "file://server/share/snap.json"),
+        ("/srv/caf\udce9.json", "file:///srv/caf%E9.json"),
     ],
 )
 def test_snapshot_path_becomes_a_uri_as_given(given: str, uri: str) -> None:
     assert path_uri(given) == uri
     doc = _sarif(make_report([finding(R["CG-0001"], "Partner relay", 1)], path=given))
     assert doc["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == uri
+
+
+def test_semantic_version_only_when_the_version_is_semver() -> None:
+    report = make_report([])
+    odd = type(report)(**{**report.__dict__, "tool_version": "0.1.0.dev3+g1234"})
+    driver = _sarif(odd)["runs"][0]["tool"]["driver"]
+    assert driver["version"] == "0.1.0.dev3+g1234" and "semanticVersion" not in driver
 
 
 def test_byte_identical_across_renders() -> None:

@@ -11,9 +11,9 @@ execution notifications, never silently dropped.
 from __future__ import annotations
 
 import re
-from pathlib import PurePath, PurePosixPath, PureWindowsPath
+from pathlib import PurePath, PureWindowsPath
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote_from_bytes, urlsplit
 
 from connguard.engine.model import Coverage, Finding
 from connguard.reports.common import (
@@ -44,16 +44,27 @@ GITHUB_MAX_TAGS = 20  # GitHub keeps at most 20 tags per rule
 _SEMVER = re.compile(r"^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
 
 
+def _quote(text: str) -> str:
+    # A path read from the file system may carry undecodable bytes as surrogate escapes:
+    # give back those bytes; any other lone surrogate is spelled out rather than crash.
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raw = text.encode("utf-8", "backslashreplace")
+    return quote_from_bytes(raw, safe="/-._~!$&'()*+,;=:@")
+
+
 def path_uri(path: str) -> str:
     """A path as the user gave it, as a URI reference: relative paths stay relative with
     forward slashes (GitHub matches them against the repository), absolute ones become
     `file:` URIs. Characters that are not URI characters are percent-encoded."""
     windows = PureWindowsPath(path)
     if windows.drive and windows.is_absolute():
-        return windows.as_uri()
-    if PurePosixPath(path).is_absolute():
-        return PurePosixPath(path).as_uri()
-    uri = quote(path.replace("\\", "/"), safe="/-._~!$&'()*+,;=:@")
+        unc = windows.drive.startswith(("\\\\", "//"))
+        return ("file:" if unc else "file:///") + _quote(windows.as_posix())
+    if path.startswith("/"):
+        return "file://" + _quote("/" + path.lstrip("/"))
+    uri = _quote(path.replace("\\", "/"))
     # A colon in the first segment would read as a scheme ("connguard:demo/x.json").
     first, slash, rest = uri.partition("/")
     return first.replace(":", "%3A") + slash + rest
