@@ -36,8 +36,10 @@ def _hours(start: str, end: str) -> list[str]:
 
 
 def make_snapshot(relay: str = "Relay 365", onprem: str = "Inbound from on-prem",
-                  attacker: str = "it-admin@contoso.com", attacker_ip: str = "203.0.113.77") -> dict[str, Any]:
-    """A valid v1 snapshot of the compromised tenant."""
+                  attacker: str = "it-admin@contoso.com", attacker_ip: str = "203.0.113.77",
+                  relay_guid: str | None = RELAY_GUID) -> dict[str, Any]:
+    """A valid v1 snapshot of the compromised tenant (`relay_guid=None`: commands must
+    address the attacker's connector by its name)."""
     data = snapshot_mod.empty(tenant_domain=TENANT_DOMAIN, tenant_id=TENANT_ID, tenant_name="Contoso",
                               collected_at=COLLECTED_AT, window_start=WINDOW_START, window_end=COLLECTED_AT,
                               mode="fixture")
@@ -49,7 +51,7 @@ def make_snapshot(relay: str = "Relay 365", onprem: str = "Inbound from on-prem"
          "sender_ip_addresses": ["192.0.2.0/28", "198.51.100.0/24"], "sender_domains": ["*"],
          "require_tls": False, "restrict_domains_to_ip_addresses": False, "restrict_domains_to_certificate": False,
          "comment": "Hybrid mail flow", "when_created": "2025-03-01T09:00:00Z", "when_changed": "2026-11-19T22:05:00Z"},
-        {"identity": relay, "name": relay, "guid": RELAY_GUID, "enabled": True, "connector_type": "OnPremises",
+        {"identity": relay, "name": relay, "guid": relay_guid, "enabled": True, "connector_type": "OnPremises",
          "sender_ip_addresses": [f"{attacker_ip}/32"], "sender_domains": ["*"], "require_tls": False,
          "when_created": "2026-11-19T22:10:00Z", "when_changed": "2026-11-19T22:10:00Z"},
     ]
@@ -80,7 +82,7 @@ def make_snapshot(relay: str = "Relay 365", onprem: str = "Inbound from on-prem"
         stats.append({"hour": hour, "connector": onprem, "connector_guid": ONPREM_GUID, "outbound": 20, "spam": 0,
                       "sender_ips": ["192.0.2.5"]})
         if hour >= SPIKE_START:
-            stats.append({"hour": hour, "connector": relay, "connector_guid": RELAY_GUID,
+            stats.append({"hour": hour, "connector": relay, "connector_guid": relay_guid,
                           "outbound": 0 if hour >= "2026-11-20T06:00:00Z" else 1500,
                           "spam": 0 if hour >= "2026-11-20T06:00:00Z" else 600, "sender_ips": [attacker_ip]})
     facts["mail_stats"] = stats
@@ -101,12 +103,12 @@ def _finding(rule: str, symptom: str, severity: str, connector: str | None, guid
 
 def make_report(relay: str = "Relay 365", onprem: str = "Inbound from on-prem",
                 attacker: str = "it-admin@contoso.com", snapshot_path: str = "snapshot.json",
-                sha256: str | None = None) -> dict[str, Any]:
+                sha256: str | None = None, relay_guid: str | None = RELAY_GUID) -> dict[str, Any]:
     """A `connguard scan --format json` report of the snapshot above (contract shape)."""
     findings = [
-        _finding("CG-0004", "outbound-spike", "high", relay, RELAY_GUID, {"peak_hour_messages": 1500}),
-        _finding("CG-0005", "unapproved-connector", "critical", relay, RELAY_GUID, {"created_by": attacker}),
-        _finding("CG-0006", "connector-blocked", "high", relay, RELAY_GUID),
+        _finding("CG-0004", "outbound-spike", "high", relay, relay_guid, {"peak_hour_messages": 1500}),
+        _finding("CG-0005", "unapproved-connector", "critical", relay, relay_guid, {"created_by": attacker}),
+        _finding("CG-0006", "connector-blocked", "high", relay, relay_guid),
         _finding("CG-0007", "connector-changed", "high", onprem, ONPREM_GUID, {"changed_by": attacker}),
         _finding("CG-0008", "admin-compromised", "high", None, None, {"upn": attacker, "risk_level": "high"}),
     ]

@@ -54,7 +54,10 @@ ATTACKER = "it-admin@contoso.com"
 
 
 def _script(relay: str = BENIGN, attacker: str = ATTACKER) -> str:
-    plan, _ = build_plan(make_report(relay=relay, attacker=attacker), make_snapshot(relay=relay, attacker=attacker), None)
+    """The script for the test tenant; the attacker's connector has no GUID, so every
+    command addresses it by its (hostile) name."""
+    plan, _ = build_plan(make_report(relay=relay, attacker=attacker, relay_guid=None),
+                         make_snapshot(relay=relay, attacker=attacker, relay_guid=None), None)
     return powershell.render(plan)
 
 
@@ -208,3 +211,12 @@ def test_empty_plan_script_does_nothing() -> None:
     assert cmdlets == {"Set-StrictMode", "Get-Location", "Write-Host"}  # nothing that reads or touches a tenant
     assert "nothing to remediate" in script
     assert "[switch]$Apply" in script
+
+
+def test_printed_text_shows_control_characters_escaped() -> None:
+    """Titles and log lines must not carry a name's ESC sequences or newlines to the console."""
+    name = "evil\x1b[2J\nFAKE LOG LINE"
+    values = string_values(lex(_script(relay=name)))[0]
+    with_controls = {v for v in values if any(not c.isprintable() and c != " " for c in v)}
+    assert with_controls == {name}  # only the exact argument values keep them
+    assert any("evil\\u001b[2J\\u000aFAKE LOG LINE" in v for v in values)

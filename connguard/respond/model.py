@@ -7,7 +7,7 @@ the model are plain Python; each writer encodes them for its own language.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Union
 
 PHASES: tuple[str, ...] = ("contain", "revert", "secure-account", "investigate", "restore")
@@ -64,11 +64,12 @@ class Command:
         return " ".join(parts)
 
 
-def shown(value: str) -> str:
-    """Single-quoted as PowerShell would read it; control characters shown as \\uXXXX so a
-    displayed command never spans lines it should not."""
-    shown = "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in value)
-    return "'" + shown.replace("'", "''") + "'"
+def shown(value: str, *, quoted: bool = True) -> str:
+    """Tenant text for people to read: control and other invisible characters as \\uXXXX,
+    so a displayed name never spans lines, hides characters or drives a terminal;
+    single-quoted as PowerShell would read it unless `quoted` is False."""
+    text = "".join(c if c.isprintable() or c == " " else f"\\u{ord(c):04x}" for c in value)
+    return "'" + text.replace("'", "''") + "'" if quoted else text
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,6 @@ class Plan:
     other_findings: tuple[dict[str, Any], ...] = ()
     suppressed: int = 0
     baseline_path: str | None = None
-    notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def empty(self) -> bool:

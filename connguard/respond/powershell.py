@@ -16,7 +16,7 @@ Safety properties (tests/test_respond_powershell.py proves them):
 
 from __future__ import annotations
 
-from connguard.respond.model import SWITCH, Arg, Command, Plan, Switch
+from connguard.respond.model import SWITCH, Arg, Command, Plan, Switch, shown
 from connguard.respond.psquote import array, boolean, literal
 
 GRAPH_SCOPES = "User.RevokeSessions.All, UserAuthenticationMethod.Read.All, Directory.Read.All"
@@ -161,6 +161,12 @@ Write-Host 'connguard respond found nothing to remediate: this script changes no
 """
 
 
+def _message(text: str) -> str:
+    """Text the script prints: control characters shown as \\uXXXX, so a hostile name cannot
+    send terminal escape sequences to the console or forge lines in the transcript."""
+    return literal(shown(text, quoted=False))
+
+
 def _argument(value: Arg) -> str:
     if isinstance(value, Switch):
         raise TypeError("switches are rendered without a value")
@@ -214,13 +220,13 @@ def render(plan: Plan) -> str:
     for number, (connector, step) in enumerate(steps, start=1):
         if connector is not current:
             current = connector
-            lines.append(f"    Write-StepLog ('Connector ' + {literal(connector.identity)})")
-        lines.append(f"    Invoke-Step -Number {number} -Title {literal(step.title)} -Action {{")
+            lines.append(f"    Write-StepLog ('Connector ' + {_message(connector.identity)})")
+        lines.append(f"    Invoke-Step -Number {number} -Title {_message(step.title)} -Action {{")
         for command in step.commands:
             lines.append(f"        {render_command(command)}")
         for item in step.manual:
-            lines.append(f"        Write-ByHand {literal(item)}")
-        lines.append(f"        Write-StepLog ('  Then check: ' + {literal(step.check)})")
+            lines.append(f"        Write-ByHand {_message(item)}")
+        lines.append(f"        Write-StepLog ('  Then check: ' + {_message(step.check)})")
         lines.append("    }")
     lines.append(_RUN_END)
     return "\n".join(lines)

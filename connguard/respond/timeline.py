@@ -79,9 +79,9 @@ def _lower(value: Any) -> str:
 
 
 def _audit_trail(events: list[dict[str, Any]], names: set[str]) -> tuple[list[dict[str, Any]], set[str]]:
-    """Audit events for the connector, following renames (`-Name`) forward in time."""
+    """Audit events (sorted by time) for the connector, following renames (`-Name`) forward."""
     matched: list[dict[str, Any]] = []
-    for event in sorted(events, key=lambda e: (e["time"], e["id"])):
+    for event in events:
         if _lower(event.get("target")) not in names:
             continue
         matched.append(event)
@@ -195,15 +195,23 @@ def _sender_ips(stats: Iterable[dict[str, Any]], names: set[str], since: str, re
     return tuple(sorted(seen, key=lambda a: (ipaddress.ip_address(a).version, ipaddress.ip_address(a))))
 
 
+def sorted_audit_events(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
+    """The snapshot's audit events in time order (sorted once, shared by every connector)."""
+    return sorted(snapshot["facts"]["audit_events"], key=lambda e: (e["time"], e["id"]))
+
+
 def build(snapshot: dict[str, Any], identity: str, guid: str | None, record: dict[str, Any] | None,
-          flagged_spike: bool) -> ConnectorTimeline:
-    """The timeline of one connector (`record` is its inbound_connectors entry, if it still exists)."""
+          flagged_spike: bool, audit_events: list[dict[str, Any]] | None = None) -> ConnectorTimeline:
+    """The timeline of one connector (`record` is its inbound_connectors entry, if it still
+    exists; `audit_events` the snapshot's, sorted, when the caller already has them)."""
+    if audit_events is None:
+        audit_events = sorted_audit_events(snapshot)
     facts = snapshot["facts"]
     collected_at = snapshot["collected_at"]
     names = {identity.lower()}
     if record is not None:
         names.update(n.lower() for n in (record.get("identity"), record.get("name")) if n)
-    trail, names = _audit_trail(facts["audit_events"], names)
+    trail, names = _audit_trail(audit_events, names)
     events = [_audit_event(e) for e in trail]
     if record is not None and record.get("when_created") and not any(e.kind == "created" for e in events):
         events.append(Event(time=record["when_created"], kind="created",
