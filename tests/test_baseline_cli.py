@@ -162,3 +162,25 @@ def test_other_tenant_exits_2_unless_allowed(files: dict[str, Path], command: st
     refused = run(*args)
     assert refused.exit_code == 2 and "--allow-tenant-mismatch" in refused.stderr
     assert run(*args, "--allow-tenant-mismatch").exit_code != 2
+
+
+def test_save_refuses_a_snapshot_without_a_complete_read_of_inbound_connectors(files: dict[str, Path]) -> None:
+    data = healthy_snapshot()
+    data["sources"]["inbound_connectors"] = {"status": "partial", "reason": "page 3 expired", "count": 2}
+    snapshot.save(files["drifted"], data)
+    result = run("baseline", "save", files["drifted"], "-o", files["baseline"])
+    assert result.exit_code == 2
+    assert "$.sources.inbound_connectors: a baseline needs a complete read" in result.stderr
+    assert "page 3 expired" in result.stderr
+    assert not files["baseline"].exists()
+
+
+def test_save_warns_about_sections_it_leaves_out(files: dict[str, Path]) -> None:
+    data = healthy_snapshot()
+    data["sources"]["outbound_connectors"] = {"status": "error", "reason": "403", "count": 0}
+    data["facts"]["outbound_connectors"] = []
+    snapshot.save(files["drifted"], data)
+    result = run("baseline", "save", files["drifted"], "-o", files["baseline"])
+    assert result.exit_code == 0
+    assert "warning: outbound_connectors not saved (source outbound_connectors is error)" in result.stderr
+    assert "outbound_connectors:" not in files["baseline"].read_text(encoding="utf-8")

@@ -105,3 +105,11 @@ def test_load_for_scan_returns_the_baseline_with_its_drift(tmp_path: Path) -> No
     doc = load_for_scan(path, drifted_snapshot())
     assert doc["approved_admins"] == [ADMIN]
     assert len(doc["drift"]["changes"]) == 1 and len(doc["drift"]["unapproved"]) == 1
+
+
+def test_an_audit_record_naming_the_connector_by_guid_is_found() -> None:
+    data = drifted_snapshot()
+    relay_guid = _relay(data)["guid"]
+    data["facts"]["audit_events"][0]["target"] = relay_guid.upper()
+    (change,) = compute(data, from_snapshot(healthy_snapshot()))["changes"]
+    assert change["audit_event_id"] == "e-1"

@@ -95,6 +95,12 @@ def _attribution(event: dict[str, Any] | None, verb: str, audit_collected: bool,
             "attribution": f"{verb} by {actor or 'an unknown actor'} at {event['time']} ({status})"}
 
 
+def _targets(*records: dict[str, Any]) -> list[str]:
+    """Names an audit record may give the connector by: its names, and its GUID (an admin
+    may run `Set-InboundConnector -Identity <guid>`)."""
+    return [value for r in records for value in (r["identity"], r.get("guid")) if value]
+
+
 def _status(snapshot: dict[str, Any], source: str) -> str | None:
     status = snapshot.get("sources", {}).get(source, {}).get("status")
     return str(status) if status is not None else None
@@ -132,7 +138,7 @@ def compute(snapshot_data: dict[str, Any], baseline_doc: dict[str, Any],
         for old, new in pairing.pairs:
             for change in connector_changes(section, old, new):
                 spec = IDENTITY if change.field == "identity" else FIELDS[section][change.field or ""]
-                event = audit.latest(f"Set-{noun}", [old["identity"], new["identity"]], spec.parameter)
+                event = audit.latest(f"Set-{noun}", _targets(old, new), spec.parameter)
                 result["changes"].append({
                     "direction": direction, "connector": change.connector, "guid": change.guid,
                     "baseline_identity": change.old_identity, "field": change.field,
@@ -142,7 +148,7 @@ def compute(snapshot_data: dict[str, Any], baseline_doc: dict[str, Any],
                 })
         for record in pairing.only_new:
             fact = dict(facts_by_name[section].get(record["identity"].casefold(), record))
-            event = audit.latest(f"New-{noun}", [record["identity"]])
+            event = audit.latest(f"New-{noun}", _targets(record))
             result["unapproved"].append({**fact, "direction": direction,
                                          **_attribution(event, "created", audit.collected, approved)})
         if status == "partial" and pairing.only_old:
@@ -151,7 +157,7 @@ def compute(snapshot_data: dict[str, Any], baseline_doc: dict[str, Any],
                 f"{section}: removal not judged, the snapshot read them only partially")
         else:
             for record in pairing.only_old:
-                event = audit.latest(f"Remove-{noun}", [record["identity"]])
+                event = audit.latest(f"Remove-{noun}", _targets(record))
                 result["removed"].append({**record, "direction": direction,
                                           **_attribution(event, "removed", audit.collected, approved)})
     result["changes"].sort(key=lambda c: (c["direction"], c["connector"].casefold(), c["field"]))

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from connguard.baseline.fields import DIRECTIONS, FIELDS
+from connguard.baseline.load import BaselineError
 from connguard.snapshot import write_atomic
 
 HEADER = """\
@@ -34,6 +35,28 @@ class _Dumper(yaml.SafeDumper):  # type: ignore[misc]
 def _ordered_connector(section: str, record: dict[str, Any]) -> dict[str, Any]:
     keys = ["identity", "guid", "note", *FIELDS[section]]
     return {k: record[k] for k in keys if k in record}
+
+
+def readiness(snapshot_data: dict[str, Any], *, origin: str) -> list[str]:
+    """Refuse a snapshot that cannot speak for the inbound connectors; list what else is left out.
+
+    A baseline saved from a partial or failed read of inbound connectors would approve an
+    incomplete list (or none), and every later scan would judge against it, so that is an
+    error. Other sections the snapshot could not read are left out of the baseline and
+    therefore not compared: the returned warnings say which, so the user can fix the
+    collection and save again.
+    """
+    sources = snapshot_data.get("sources", {})
+    inbound = sources.get("inbound_connectors", {})
+    if inbound.get("status") != "ok":
+        reason = f": {inbound['reason']}" if inbound.get("reason") else ""
+        raise BaselineError(f"{origin}: $.sources.inbound_connectors: a baseline needs a complete read of the "
+                            f"inbound connectors, but the source is {inbound.get('status', 'missing')}{reason}")
+    sections = {"outbound_connectors": "outbound_connectors", "accepted_domains": "accepted_domains",
+                "admins": "approved_admins"}
+    return [f"{section} not saved (source {source} is {sources.get(source, {}).get('status', 'missing')}): "
+            "not compared until you save from a snapshot that has it"
+            for source, section in sections.items() if sources.get(source, {}).get("status") != "ok"]
 
 
 def dumps_baseline(baseline: dict[str, Any]) -> str:

@@ -21,7 +21,7 @@ from connguard.baseline.diff import diff as diff_baselines
 from connguard.baseline.load import BaselineError
 from connguard.baseline.model import describe_tenant, same_tenant
 from connguard.baseline.render import FORMATS, render
-from connguard.baseline.save import dumps_baseline
+from connguard.baseline.save import dumps_baseline, readiness
 
 
 def _is_snapshot(path: str) -> bool:
@@ -65,14 +65,17 @@ def save_command(snapshot_path: str, output: str, approved_admins: tuple[str, ..
     Review the file (prune approved_admins to those who may change connectors), then
     commit it. Saving the same tenant again gives the same bytes.
     """
-    model = from_snapshot(snapshot_io.load(snapshot_path).data, origin=snapshot_path)
+    data = snapshot_io.load(snapshot_path).data
+    for warning in readiness(data, origin=snapshot_path):
+        click.echo(f"connguard: warning: {warning}", err=True)
+    model = from_snapshot(data, origin=snapshot_path)
     if approved_admins:
         extra = {a.strip().lower() for a in approved_admins if a.strip()}
         model["approved_admins"] = sorted(set(model.get("approved_admins", [])) | extra)
     snapshot_io.write_atomic(output, dumps_baseline(model))
     counts = ", ".join(f"{len(model[s])} {s.replace('_', ' ')}" for s in ("inbound_connectors", "outbound_connectors")
                        if s in model)
-    click.echo(f"wrote {output}: {counts or 'no connectors (the snapshot could not read them)'}", err=True)
+    click.echo(f"wrote {output}: {counts}", err=True)
 
 
 @baseline.command("diff")
