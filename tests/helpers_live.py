@@ -4,6 +4,7 @@ a started fake tenant per test, and ways to run `connguard collect` against it."
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import subprocess
@@ -18,10 +19,10 @@ from click.testing import CliRunner
 from connguard.cli import main
 from connguard.collectors.live.auth import CredentialOptions
 from connguard.collectors.live.base import Settings
-from connguard.collectors.live.ratelimit import RateLimits
+from connguard.collectors.live.ratelimit import Limit, RateLimits
 from connguard.collectors.live.retry import RetryPolicy
 from connguard.collectors.live.runner import CollectOptions, Collection, collect
-from fake_m365 import App, FakeM365, start_fake
+from fake_m365 import App, FakeM365, dataset
 from fake_m365.authserver import federated_token
 from fake_m365.pki import Pki, make_pki
 
@@ -79,7 +80,8 @@ class LiveEnv:
                  "certificate": CredentialOptions(certificate=str(self.pki.client.pem_path))}[kind]
         base: dict[str, Any] = dict(
             tenant=TENANT, client_id=CLIENT_ID, credentials=creds, endpoints_file=str(self.endpoints),
-            ca_bundle=str(self.pki.ca_pem_path), retry=retry, limits=RateLimits(sleep=lambda s: None),
+            ca_bundle=str(self.pki.ca_pem_path), retry=retry,
+            limits=RateLimits(host_limit=Limit(10_000, 1.0), sleep=recorded.append),
             settings=Settings(audit_poll_interval=0.001), now=self.fake.data.now + dt.timedelta(minutes=30))
         base.update(kwargs)
         return CollectOptions(**base)
@@ -94,8 +96,15 @@ def live_pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     return make_pki(tmp_path_factory.mktemp("pki"))
 
 
+@functools.lru_cache(maxsize=2)
+def planted(hour: dt.datetime) -> dataset.Dataset:
+    """The planted dataset, built once per hour of the clock (tests do not change it)."""
+    return dataset.build(hour)
+
+
 def make_env(pki: Pki, directory: Path, **fake_kwargs: Any) -> LiveEnv:
-    fake = start_fake(directory, pki, **fake_kwargs)
+    now = dt.datetime.now(dt.timezone.utc).replace(minute=0, second=0, microsecond=0)
+    fake = FakeM365(pki=pki, data=planted(now), **fake_kwargs).start()
     app = fake.add_app(App(CLIENT_ID, secret=SECRET, federated_subject=SUBJECT, public_client=True))
     fake.register_certificate(app, pki.client)
     fake.register_certificate(app, pki.client_encrypted)
@@ -110,7 +119,7 @@ def make_env(pki: Pki, directory: Path, **fake_kwargs: Any) -> LiveEnv:
 
 @pytest.fixture
 def live(live_pki: Pki, tmp_path: Path) -> Any:
-    env = make_env(live_pki, tmp_path, graph_page_size=2, exchange_page_size=1)
+    env = make_env(live_pki, tmp_path, graph_page_size=1, exchange_page_size=1)
     yield env
     env.fake.stop()
 

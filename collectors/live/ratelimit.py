@@ -61,7 +61,7 @@ DEFAULT_OPERATION_LIMITS: dict[str, Limit] = {
     "graph:alerts_v2": Limit(150, 60.0),
     "graph:auditLog/queries:create": Limit(10, 60.0),
 }
-DEFAULT_HOST_LIMIT = Limit(20, 1.0)
+DEFAULT_HOST_LIMIT = Limit(50, 1.0)
 
 
 @dataclass

@@ -65,6 +65,7 @@ class FakeM365:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # one small response must not wait 40 ms for a delayed ACK
 
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence stderr
                 pass
@@ -98,7 +99,7 @@ class FakeM365:
         self.exchange = ExchangeApi(self)
         self.graph = GraphApi(self)
         self.management = ManagementApi(self)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-m365", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-m365", daemon=True)
         self._thread.start()
         return self
 
