@@ -118,7 +118,7 @@ def lex(source: str) -> list[Token]:
     return tokens
 
 
-_ATOM = re.compile(r"\[char\]0x(?P<char>[0-9A-F]{4})|(?P<open>\()|(?P<close>\))|(?P<plus>\+)|(?P<ws>[ \t]+)|(?P<other>.)", re.S)
+_ATOM = re.compile(r"\[char\]0x(?P<char>[0-9A-F]{4})|(?P<open>\()|(?P<close>\))|(?P<plus>\+)|(?P<ws>[ \t]+)|(?P<other>.)", re.DOTALL)
 
 
 def _atoms(tokens: list[Token]) -> list[tuple[str, str, str]]:

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner, Result
-
-from connguard.cli import main
 from helpers_respond import TENANT_ID, make_baseline, make_report, write_inputs
 from helpers_respond_ps import lex
+
+from connguard.cli import main
 
 FILES = ["plan.md", "remediate.ps1", "report.html", "timeline.json"]
 
@@ -129,7 +129,7 @@ def test_report_of_another_tenant_than_the_snapshot_is_exit_2(tmp_path: Path) ->
 @pytest.mark.parametrize("content, expected", [
     ("{not json", "report.json:1:2: not valid JSON"),
     ("[]", "report.json: $: a scan report is a JSON object"),
-    ('{"schema_version": "1.0"}', "report.json: $.tool: missing"),
+    ('{"schema_version": "1.0"}', "report.json: $: 'tool' is a required property"),
 ])
 def test_unreadable_report_is_exit_2(tmp_path: Path, content: str, expected: str) -> None:
     (tmp_path / "report.json").write_text(content, encoding="utf-8")

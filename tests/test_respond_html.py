@@ -12,10 +12,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from helpers_respond import make_report, make_snapshot
 
 from connguard.respond import html_report, svg
 from connguard.respond.plan import build_plan
-from helpers_respond import make_report, make_snapshot
 
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 
+from helpers_respond import make_report, make_snapshot
+
 from connguard.respond import markdown
 from connguard.respond.plan import build_plan
-from helpers_respond import make_report, make_snapshot
 
 CMDLET_LINE = re.compile(r"^[A-Z][a-z]+-[A-Za-z0-9]+( |$)")
 
@@ -29,7 +30,7 @@ def _split(text: str) -> tuple[list[str], list[list[str]]]:
             continue
         body = []
         for inner in lines:
-            if re.fullmatch(r"`{%d,}" % len(opening.group(1)), inner):
+            if re.fullmatch(f"`{{{len(opening.group(1))},}}", inner):
                 break
             body.append(inner)
         blocks.append(body)

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import copy
 
+from helpers_respond import (
+    ONPREM_GUID,
+    RELAY_GUID,
+    SPIKE_START,
+    make_baseline,
+    make_report,
+    make_snapshot,
+)
+
+from connguard.baseline.load import from_data
 from connguard.respond.baseline import Baseline
 from connguard.respond.model import PHASES
 from connguard.respond.plan import build_plan
-from helpers_respond import (ONPREM_GUID, RELAY_GUID, SPIKE_START, make_baseline, make_report,
-                             make_snapshot)
-
-from connguard.baseline.load import from_data
 
 
 def _baseline(data: dict | None = None) -> Baseline:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from helpers_respond import make_report, make_snapshot
+from helpers_respond_ps import LexError, lex, skeleton, string_values
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -17,8 +19,6 @@ from connguard.respond import powershell
 from connguard.respond.model import Plan
 from connguard.respond.plan import build_plan
 from connguard.respond.psquote import literal
-from helpers_respond import make_report, make_snapshot
-from helpers_respond_ps import LexError, lex, skeleton, string_values
 
 HOSTILE = [
     "x'; Remove-InboundConnector -Identity * #",
@@ -125,7 +125,7 @@ def test_the_lexer_catches_a_naive_quoter() -> None:
         return "'" + value.replace("'", "''") + "'"
 
     value = "x\u2019; Remove-InboundConnector -Identity * #"
-    values, shape = string_values(lex(f"Set-InboundConnector -Identity {naive(value)}\n"))
+    _, shape = string_values(lex(f"Set-InboundConnector -Identity {naive(value)}\n"))
     assert shape != "Set-InboundConnector -Identity <S>\n"
     assert "Remove-InboundConnector" in shape
     with pytest.raises(LexError):
@@ -160,7 +160,7 @@ def test_file_is_utf8_with_bom_and_crlf() -> None:
     assert data.startswith(b"\xef\xbb\xbf")
     assert b"\n" not in data.replace(b"\r\n", b"")
     assert b"\r" not in data.replace(b"\r\n", b"")
-    assert "ёлка".encode("utf-8") in data
+    assert "ёлка".encode() in data
 
 
 def test_every_changing_cmdlet_is_a_dry_run_without_apply() -> None:

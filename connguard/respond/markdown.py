@@ -80,9 +80,9 @@ def render(plan: Plan) -> str:
             out += [f"{plan.suppressed} suppressed finding(s) were left out.", ""]
         return "\n".join(out)
     out += [
-        "Work through the steps in order, as quickly as possible: contain, revert, secure the accounts, "
-        "check the message trace, and only then unblock. `remediate.ps1` runs the same steps "
-        "(dry run unless `-Apply`). After the last step re-run `connguard scan`.",
+        ("Work through the steps in order, as quickly as possible: contain, revert, secure the accounts, "
+         "check the message trace, and only then unblock. `remediate.ps1` runs the same steps "
+         "(dry run unless `-Apply`). After the last step re-run `connguard scan`."),
         "",
     ]
     number = 1

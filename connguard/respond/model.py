@@ -8,7 +8,7 @@ the model are plain Python; each writer encodes them for its own language.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 PHASES: tuple[str, ...] = ("contain", "revert", "secure-account", "investigate", "restore")
 PHASE_TITLES: dict[str, str] = {
@@ -30,7 +30,7 @@ class Switch:
 SWITCH = Switch()
 # A cmdlet argument: text (a quoted literal), bool ($true/$false), a whole number, a list
 # of text (@(...)), None ($null) or a bare switch.
-Arg = Union[str, bool, int, tuple[str, ...], None, Switch]
+Arg = str | bool | int | tuple[str, ...] | None | Switch
 
 
 @dataclass(frozen=True)

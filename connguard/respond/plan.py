@@ -15,9 +15,17 @@ The order is the playbook's ("Respond to a compromised connector"), and it matte
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
 
-from connguard.baseline.fields import INBOUND_FIELDS, Field, FieldValueError, compare_key, normalise
+from connguard.baseline.fields import (
+    INBOUND_FIELDS,
+    Field,
+    FieldValueError,
+    compare_key,
+    normalise,
+)
 from connguard.engine.model import SEVERITY_RANK
 from connguard.respond import timeline as timeline_mod
 from connguard.respond.baseline import Baseline
@@ -35,6 +43,34 @@ SYMPTOMS_FOR: dict[str, frozenset[str]] = {
                               "unusual-recipients", "foreign-sender-ip"}),
     "restore": frozenset({"connector-blocked", "connector-alert"}),
 }
+
+
+@dataclass
+class _Affected:
+    """One affected connector while its plan is being built."""
+
+    identity: str
+    guid: str | None
+    record: dict[str, Any] | None  # its inbound_connectors entry; None when it was removed
+    remove_reason: str  # why to remove rather than disable; "" to disable
+    findings: list[dict[str, Any]]
+    timeline: timeline_mod.ConnectorTimeline
+    blocked: bool
+    blocked_id: str | None
+    accounts: list[str] = field(default_factory=list)
+    index: int = 0
+
+    @property
+    def exists(self) -> bool:
+        return self.record is not None
+
+    @property
+    def remove(self) -> bool:
+        return bool(self.remove_reason) and self.exists
+
+
+def _finding_order(finding: dict[str, Any]) -> tuple[int, str, str]:
+    return (-SEVERITY_RANK.get(finding["severity"], -1), finding["rule_id"], finding["fingerprint"])
 
 
 def _cite(findings: Iterable[dict[str, Any]], phase: str | None) -> tuple[str, ...]:
@@ -65,12 +101,12 @@ def _revert_args(record: dict[str, Any] | None, approved: dict[str, Any]) -> lis
     changes = []
     if record is not None and approved["identity"].casefold() != " ".join(record["identity"].split()).casefold():
         changes.append(("Name", record["identity"], approved["identity"], "identity"))
-    for field in REVERTIBLE:
-        if field.name not in approved:
+    for setting in REVERTIBLE:
+        if setting.name not in approved:
             continue
-        current = _current(field, record) if record is not None else None
-        if record is None or compare_key(field, current) != compare_key(field, approved[field.name]):
-            changes.append((field.parameter, current, _argument(field, approved[field.name]), field.name))
+        current = _current(setting, record) if record is not None else None
+        if record is None or compare_key(setting, current) != compare_key(setting, approved[setting.name]):
+            changes.append((setting.parameter, current, _argument(setting, approved[setting.name]), setting.name))
     return changes
 
 
@@ -91,44 +127,44 @@ def _identity_arg(identity: str, guid: str | None) -> str:
     return guid or identity
 
 
-def _contain(c: dict[str, Any]) -> Step:
-    ident = _identity_arg(c["identity"], c["guid"])
-    if not c["exists"]:
+def _contain(c: _Affected) -> Step:
+    ident = _identity_arg(c.identity, c.guid)
+    if not c.exists:
         return Step(
-            phase="contain", title=f"Confirm connector {shown(c['identity'])} is gone",
+            phase="contain", title=f"Confirm connector {shown(c.identity)} is gone",
             why="The audit log shows this connector was removed; make sure nobody re-created it.",
-            fingerprints=_cite(c["findings"], None),
-            check=f"Get-InboundConnector lists no connector named {shown(c['identity'])}; {RESCAN}.",
+            fingerprints=_cite(c.findings, None),
+            check=f"Get-InboundConnector lists no connector named {shown(c.identity)}; {RESCAN}.",
             commands=(Command("Get-InboundConnector", (), changes=False, service="exchange"),),
         )
-    if c["remove"]:
+    if c.remove:
         return Step(
-            phase="contain", title=f"Remove connector {shown(c['identity'])}",
-            why=c["remove_reason"] + " The playbook: remove or turn off any unknown connectors; "
+            phase="contain", title=f"Remove connector {shown(c.identity)}",
+            why=c.remove_reason + " The playbook: remove or turn off any unknown connectors; "
                 "removing it also removes any back door the attacker built into it.",
-            fingerprints=_cite(c["findings"], None),
+            fingerprints=_cite(c.findings, None),
             check=f"Get-InboundConnector no longer lists it; {RESCAN}: its findings are gone.",
             commands=(Command("Remove-InboundConnector", (("Identity", ident),), changes=True, service="exchange"),),
         )
     return Step(
-        phase="contain", title=f"Disable connector {shown(c['identity'])}",
+        phase="contain", title=f"Disable connector {shown(c.identity)}",
         why="Cut the attacker off as quickly as possible: a disabled connector relays nothing, "
             "and unlike removal it keeps the approved configuration to revert and re-enable."
-            + (" (It is already disabled in the snapshot; this makes sure.)" if c["record"] and not c["record"].get("enabled") else ""),
-        fingerprints=_cite(c["findings"], None),
+            + (" (It is already disabled in the snapshot; this makes sure.)" if c.record and not c.record.get("enabled") else ""),
+        fingerprints=_cite(c.findings, None),
         check=f"Get-InboundConnector -Identity shows Enabled False; {RESCAN}: outbound volume through it stops.",
         commands=(Command("Set-InboundConnector", (("Identity", ident), ("Enabled", False)), changes=True, service="exchange"),),
     )
 
 
-def _revert(c: dict[str, Any], baseline: Baseline | None) -> Step | None:
-    if c["remove"]:
+def _revert(c: _Affected, baseline: Baseline | None) -> Step | None:
+    if c.remove:
         return None
-    trail = [e for e in c["timeline"].events if e.kind in ("changed", "removed") and e.details.get("succeeded") is not False]
-    fingerprints = _cite(c["findings"], "revert")
-    approved = baseline.find(c["identity"], c["guid"]) if baseline is not None else None
+    trail = [e for e in c.timeline.events if e.kind in ("changed", "removed") and e.details.get("succeeded") is not False]
+    fingerprints = _cite(c.findings, "revert")
+    approved = baseline.find(c.identity, c.guid) if baseline is not None else None
     if approved is None:
-        if not trail and not any(f["symptom"] in SYMPTOMS_FOR["revert"] for f in c["findings"]):
+        if not trail and not any(f["symptom"] in SYMPTOMS_FOR["revert"] for f in c.findings):
             return None
         listed = tuple(
             f"{e.time} {e.details.get('operation')} by {e.actor or 'unknown'}: "
@@ -137,21 +173,21 @@ def _revert(c: dict[str, Any], baseline: Baseline | None) -> Step | None:
         )
         reason = "no baseline was given" if baseline is None else "the baseline does not list this connector"
         return Step(
-            phase="revert", title=f"Revert unauthorized changes to {shown(c['identity'])} by hand",
+            phase="revert", title=f"Revert unauthorized changes to {shown(c.identity)} by hand",
             why=f"Undo what the attacker changed; {reason}, so connguard cannot know the approved values. "
                 "Compare the connector with your change records (or run respond with --baseline).",
             fingerprints=fingerprints,
             check=f"The connector's settings match your approved configuration; {RESCAN}: no connector-changed finding.",
             manual=listed or ("Review every setting of the connector against your records.",),
         )
-    changes = _revert_args(c["record"], approved)
+    changes = _revert_args(c.record, approved)
     if not changes:
         return None
-    ident = _identity_arg(c["identity"], c["guid"])
-    if c["exists"]:
+    ident = _identity_arg(c.identity, c.guid)
+    if c.exists:
         args: tuple[tuple[str, Any], ...] = (("Identity", ident),) + tuple((p, v) for p, _, v, _ in changes)
         command = Command("Set-InboundConnector", args, changes=True, service="exchange")
-        title = f"Revert {len(changes)} setting(s) of {shown(c['identity'])} to the baseline"
+        title = f"Revert {len(changes)} setting(s) of {shown(c.identity)} to the baseline"
     else:
         args = (("Name", str(approved["identity"])),) + tuple((p, v) for p, _, v, f in changes if f != "identity")
         command = Command("New-InboundConnector", args, changes=True, service="exchange")
@@ -167,12 +203,12 @@ def _revert(c: dict[str, Any], baseline: Baseline | None) -> Step | None:
     )
 
 
-def _secure(c: dict[str, Any], upn: str) -> Step:
+def _secure(c: _Affected, upn: str) -> Step:
     return Step(
         phase="secure-account", title=f"Secure account {shown(upn)}",
         why="Creating or changing a connector needs admin access: this account did, so treat it as "
             "compromised until shown otherwise, or the attacker simply comes back.",
-        fingerprints=_cite(c["findings"], "secure-account"),
+        fingerprints=_cite(c.findings, "secure-account"),
         check=f"No active sessions, only known MFA methods and only the roles it needs; {RESCAN}: no admin-compromised finding.",
         commands=(
             Command("Revoke-MgUserSignInSession", (("UserId", upn),), changes=True, service="graph"),
@@ -188,66 +224,66 @@ def _secure(c: dict[str, Any], upn: str) -> Step:
     )
 
 
-def _investigate(c: dict[str, Any]) -> Step:
-    tl = c["timeline"]
+def _investigate(c: _Affected) -> Step:
+    tl = c.timeline
     ips = tl.sender_ips[:MAX_TRACE_IPS]
     commands = tuple(
         Command("Get-MessageTraceV2",
                 (("StartDate", tl.trace_start), ("EndDate", tl.trace_end), ("FromIP", ip), ("ResultSize", 5000)),
-                changes=False, service="exchange", export=f"messagetrace-{c['index']}-{n}.csv")
+                changes=False, service="exchange", export=f"messagetrace-{c.index}-{n}.csv")
         for n, ip in enumerate(ips, start=1)
     )
     window = f"{tl.trace_start} to {tl.trace_end}"
     share = f"; {tl.spam_share:.0%} of it was filtered as spam" if tl.spam_share is not None else ""
     spike = f"the spike started at {tl.spike_start} (peak {tl.peak} messages in an hour){share}" if tl.spike_start \
         else f"no spike in the hourly volume; the window is the last 48 hours{share}"
-    manual = ["In Threat Explorer (All email, filter Connector), look at the same window for spikes, "
-              "messages delivered to Junk and sender IPs outside your on-premises ranges."]
+    manual = [("In Threat Explorer (All email, filter Connector), look at the same window for spikes, "
+               "messages delivered to Junk and sender IPs outside your on-premises ranges.")]
     if len(tl.sender_ips) > MAX_TRACE_IPS:
         manual.append(f"Only the first {MAX_TRACE_IPS} of {len(tl.sender_ips)} sender IPs are traced by the script.")
     if not ips:
         manual.append("No sender IP is known for this connector: trace by connector in Threat Explorer.")
     return Step(
-        phase="investigate", title=f"Check the message trace for {shown(c['identity'])}, {window}",
+        phase="investigate", title=f"Check the message trace for {shown(c.identity)}, {window}",
         why=f"Learn what was sent, to whom and from where: {spike}. FilteredAsSpam rows and recipients "
             "your organization never mails confirm abuse; keep the CSVs for the incident record.",
-        fingerprints=_cite(c["findings"], "investigate"),
+        fingerprints=_cite(c.findings, "investigate"),
         check=f"The trace shows no new messages from these IPs after containment; {RESCAN}.",
         commands=commands, manual=tuple(manual),
     )
 
 
-def _restore(c: dict[str, Any], baseline: Baseline | None) -> Step | None:
+def _restore(c: _Affected, baseline: Baseline | None) -> Step | None:
     commands: list[Command] = []
     manual: list[str] = []
-    if c["blocked"]:
-        if c["blocked_id"]:
+    if c.blocked:
+        if c.blocked_id:
             commands.append(Command("Remove-BlockedConnector",
-                                    (("ConnectorId", c["blocked_id"]), ("Reason", "Control regained; see connguard plan.md")),
+                                    (("ConnectorId", c.blocked_id), ("Reason", "Control regained; see connguard plan.md")),
                                     changes=True, service="exchange"))
         else:
             manual.append("Remove the connector from Restricted entities in the Defender portal (its ConnectorId is unknown).")
         manual.append("Unblocking takes up to an hour to take effect.")
-    kept = c["exists"] and not c["remove"]
-    approved = baseline.find(c["identity"], c["guid"]) if baseline is not None else None
+    kept = c.exists and not c.remove
+    approved = baseline.find(c.identity, c.guid) if baseline is not None else None
     if kept and approved is not None and approved.get("enabled") is True:
-        commands.append(Command("Set-InboundConnector", (("Identity", _identity_arg(c["identity"], c["guid"])), ("Enabled", True)),
+        commands.append(Command("Set-InboundConnector", (("Identity", _identity_arg(c.identity, c.guid)), ("Enabled", True)),
                                 changes=True, service="exchange"))
-    elif kept and (c["blocked"] or c["record"].get("enabled")):
+    elif kept and (c.blocked or (c.record or {}).get("enabled")):
         manual.append("Re-enable the connector (Set-InboundConnector -Enabled $true) only once you trust its configuration.")
     if not commands and not manual:
         return None
     if kept:
-        title, why = f"Unblock and restore {shown(c['identity'])}", (
+        title, why = f"Unblock and restore {shown(c.identity)}", (
             "Last, and only once control is regained (steps above done and a re-scan clean): "
             "unblocking earlier would hand the relay straight back to the attacker.")
     else:
-        title, why = f"Clear the block of removed connector {shown(c['identity'])}", (
+        title, why = f"Clear the block of removed connector {shown(c.identity)}", (
             "Last, once control is regained: the connector is gone, so its entry on Restricted "
             "entities only hides whether a new block appears.")
     return Step(
         phase="restore", title=title, why=why,
-        fingerprints=_cite(c["findings"], "restore"),
+        fingerprints=_cite(c.findings, "restore"),
         check=f"Get-BlockedConnector no longer lists it; {RESCAN}: no connector-blocked finding.",
         commands=tuple(commands), manual=tuple(manual),
     )
@@ -289,7 +325,7 @@ def build_plan(report: dict[str, Any], snapshot: dict[str, Any], baseline: Basel
     by_connector = _group([f for f in active if f["connector"] is not None], snapshot)
     loose = [f for f in active if f["connector"] is None]
     facts = snapshot["facts"]
-    contexts = []
+    contexts: list[_Affected] = []
     audit_events = timeline_mod.sorted_audit_events(snapshot)
     for (identity, guid), findings in by_connector.items():
         record = next((r for r in facts["inbound_connectors"] if r["identity"] == identity), None)
@@ -303,46 +339,44 @@ def build_plan(report: dict[str, Any], snapshot: dict[str, Any], baseline: Basel
             remove_reason = "No approved admin created this connector (unapproved-connector)."
         elif baseline is not None and baseline.knows_inbound() and baseline.find(identity, guid) is None:
             remove_reason = f"The baseline {baseline.path} does not know this connector."
-        contexts.append({
-            "identity": identity, "guid": guid, "record": record, "exists": record is not None,
-            "remove": bool(remove_reason) and record is not None, "remove_reason": remove_reason,
-            "findings": sorted(findings, key=lambda f: (-SEVERITY_RANK.get(f["severity"], -1), f["rule_id"], f["fingerprint"])),
-            "timeline": tl, "blocked": bool(blocked) or "connector-blocked" in symptoms,
-            "blocked_id": guid or next((b["connector_id"] for b in blocked if b.get("connector_id")), None),
-        })
-    contexts.sort(key=lambda c: (-SEVERITY_RANK.get(_severity(c["findings"]), -1), c["identity"].casefold(), c["identity"]))
+        contexts.append(_Affected(
+            identity=identity, guid=guid, record=record, remove_reason=remove_reason,
+            findings=sorted(findings, key=_finding_order), timeline=tl,
+            blocked=bool(blocked) or "connector-blocked" in symptoms,
+            blocked_id=guid or next((b["connector_id"] for b in blocked if b.get("connector_id")), None),
+        ))
+    contexts.sort(key=lambda c: (-SEVERITY_RANK.get(_severity(c.findings), -1), c.identity.casefold(), c.identity))
     # An admin-compromised finding that names no connector still belongs to the connectors
     # its account created or changed.
     attached: set[str] = set()
     for c in contexts:
-        accounts = set(c["timeline"].actors)
+        accounts = set(c.timeline.actors)
         for f in loose:
             if f["symptom"] == "admin-compromised" and _upns_in(f["evidence"]) & accounts:
-                c["findings"].append(f)
+                c.findings.append(f)
                 attached.add(f["fingerprint"])
-        for f in c["findings"]:
+        for f in c.findings:
             if f["symptom"] == "admin-compromised":
                 accounts |= _upns_in(f["evidence"]) & {a["upn"] for a in facts["admins"]}
-        c["accounts"] = sorted(accounts)
+        c.accounts = sorted(accounts)
     plans = []
     secured: set[str] = set()  # an account is secured once, under the first connector it touched
     for index, c in enumerate(contexts, start=1):
-        c["index"] = index
+        c.index = index
         steps = [_contain(c), _revert(c, baseline)]
-        steps += [_secure(c, upn) for upn in c["accounts"] if upn not in secured]
-        secured.update(c["accounts"])
+        steps += [_secure(c, upn) for upn in c.accounts if upn not in secured]
+        secured.update(c.accounts)
         steps += [_investigate(c), _restore(c, baseline)]
         plans.append(ConnectorPlan(
-            identity=c["identity"], guid=c["guid"], exists=c["exists"], remove=c["remove"],
-            accounts=tuple(c["accounts"]),
-            severity=_severity(c["findings"]), findings=tuple(c["findings"]),
+            identity=c.identity, guid=c.guid, exists=c.exists, remove=c.remove,
+            accounts=tuple(c.accounts),
+            severity=_severity(c.findings), findings=tuple(c.findings),
             steps=tuple(s for s in steps if s is not None),
         ))
-    other = tuple(sorted((f for f in loose if f["fingerprint"] not in attached),
-                         key=lambda f: (-SEVERITY_RANK.get(f["severity"], -1), f["rule_id"], f["fingerprint"])))
+    other = tuple(sorted((f for f in loose if f["fingerprint"] not in attached), key=_finding_order))
     plan = Plan(
         tenant=snapshot["tenant"], snapshot=snapshot_meta or {"collected_at": snapshot["collected_at"]},
         connectors=tuple(plans), other_findings=other, suppressed=suppressed,
         baseline_path=baseline.path if baseline else None,
     )
-    return plan, {c["identity"]: c["timeline"] for c in contexts}
+    return plan, {c.identity: c.timeline for c in contexts}

@@ -25,7 +25,7 @@ be) so that `+` is string concatenation rather than [char] arithmetic.
 from __future__ import annotations
 
 import unicodedata
-from typing import Iterable
+from collections.abc import Iterable
 
 ASCII_QUOTE = "'"
 # The language spec's single-quote-character: ' and its four look-alikes.

@@ -62,8 +62,8 @@ def chart(series: tuple[HourPoint, ...], spike_start: str | None, spam_share: fl
             spam_points.append(f"{move}{_fmt(x + slot / 2)} {_fmt(y_of(point.spam / point.outbound, 1.0))}")
             previous = index
     parts = [
-        f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
-        f'width="{WIDTH}" height="{HEIGHT}" role="img" aria-label="{escape(title)}">',
+        (f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
+         f'width="{WIDTH}" height="{HEIGHT}" role="img" aria-label="{escape(title)}">'),
         f"<title>{escape(title)}</title>",
         f'<rect x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}" fill="#f8fafc" stroke="#cbd5e1"/>',
     ]
@@ -88,9 +88,9 @@ def chart(series: tuple[HourPoint, ...], spike_start: str | None, spam_share: fl
         parts.append(f'<path class="chart-spam" fill="none" stroke="{SPAM_COLOUR}" stroke-width="2" '
                      f'd="{" ".join(spam_points)}"/>')
     if spike_start is not None:
-        index = next((i for i, p in enumerate(series) if p.hour == spike_start), None)
-        if index is not None:
-            x = LEFT + index * slot
+        spike_index = next((i for i, p in enumerate(series) if p.hour == spike_start), None)
+        if spike_index is not None:
+            x = LEFT + spike_index * slot
             label = f"spike starts {spike_start[5:16].replace('T', ' ')} UTC"
             if spam_share is not None:
                 label += f", {spam_share:.0%} spam"

@@ -9,10 +9,11 @@ take off) and gives the message-trace step its window. Times are the snapshot's 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from statistics import median
-from typing import Any, Iterable
+from typing import Any
 
 from connguard.normalize import floor_hour, format_time, parse_time
 
