@@ -113,3 +113,12 @@ def test_an_audit_record_naming_the_connector_by_guid_is_found() -> None:
     data["facts"]["audit_events"][0]["target"] = relay_guid.upper()
     (change,) = compute(data, from_snapshot(healthy_snapshot()))["changes"]
     assert change["audit_event_id"] == "e-1"
+
+
+def test_fields_the_collector_could_not_read_are_not_compared() -> None:
+    data = healthy_snapshot()
+    data["sources"]["inbound_connectors"]["unavailable_fields"] = ["require_tls", "comment"]
+    for record in data["facts"]["inbound_connectors"]:
+        record["require_tls"] = record["comment"] = None
+    drift = compute(data, from_snapshot(healthy_snapshot()))
+    assert drift["changes"] == []

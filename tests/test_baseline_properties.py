@@ -101,30 +101,73 @@ def respelled(data: dict[str, Any], draw: Any, *, recase_names: bool = True) -> 
     return other
 
 
-def _differs_after_normalising(field_name: str, before: Any, after: Any) -> bool:
-    spec = FIELDS["inbound_connectors"][field_name]
+def _differs_after_normalising(section: str, field_name: str, before: Any, after: Any) -> bool:
+    spec = FIELDS[section][field_name]
     return compare_key(spec, normalise(spec, before)) != compare_key(spec, normalise(spec, after))
 
 
-REAL_CHANGES: dict[str, st.SearchStrategy[Any]] = {
-    "enabled": st.booleans(),
-    "connector_type": st.sampled_from(["OnPremises", "Partner"]),
-    "sender_domains": st.lists(sender_domains, min_size=1, max_size=4),
-    "sender_ip_addresses": st.lists(cidrs, max_size=5),
-    "trusted_organizations": st.lists(domains, max_size=3),
-    "associated_accepted_domains": st.lists(domains, max_size=3),
-    "require_tls": optional_bool,
-    "restrict_domains_to_ip_addresses": optional_bool,
-    "restrict_domains_to_certificate": optional_bool,
-    "tls_sender_certificate_name": st.one_of(st.none(), domains),
-    "treat_messages_as_internal": optional_bool,
-    "cloud_services_mail_enabled": optional_bool,
-    "comment": st.one_of(st.none(), st.sampled_from(["Backup route", "temp"])),
+REAL_CHANGES: dict[str, dict[str, st.SearchStrategy[Any]]] = {
+    "inbound_connectors": {
+        "enabled": st.booleans(),
+        "connector_type": st.sampled_from(["OnPremises", "Partner"]),
+        "sender_domains": st.lists(sender_domains, min_size=1, max_size=4),
+        "sender_ip_addresses": st.lists(cidrs, max_size=5),
+        "trusted_organizations": st.lists(domains, max_size=3),
+        "associated_accepted_domains": st.lists(domains, max_size=3),
+        "require_tls": optional_bool,
+        "restrict_domains_to_ip_addresses": optional_bool,
+        "restrict_domains_to_certificate": optional_bool,
+        "tls_sender_certificate_name": st.one_of(st.none(), domains),
+        "treat_messages_as_internal": optional_bool,
+        "cloud_services_mail_enabled": optional_bool,
+        "comment": st.one_of(st.none(), st.sampled_from(["Backup route", "temp"])),
+    },
+    "outbound_connectors": {
+        "connector_type": st.sampled_from(["OnPremises", "Partner"]),
+        "enabled": st.booleans(),
+        "smart_hosts": st.lists(st.one_of(domains, ipv4), min_size=1, max_size=3),
+        "recipient_domains": st.lists(domains, max_size=3),
+        "use_mx_record": optional_bool,
+        "route_all_messages_via_on_premises": optional_bool,
+        "is_transport_rule_scoped": optional_bool,
+        "all_accepted_domains": optional_bool,
+        "tls_settings": st.sampled_from([None, "EncryptionOnly", "CertificateValidation", "DomainValidation"]),
+        "tls_domain": st.one_of(st.none(), domains),
+        "comment": st.one_of(st.none(), st.sampled_from(["Backup route", "temp"])),
+    },
 }
+FIELD_CASES = [(section, name) for section, fields in REAL_CHANGES.items() for name in sorted(fields)]
 
 
 def test_every_security_field_has_a_mutation_strategy() -> None:
-    assert set(REAL_CHANGES) == set(FIELDS["inbound_connectors"])
+    assert {s: set(f) for s, f in REAL_CHANGES.items()} == {s: set(f) for s, f in FIELDS.items()}
+
+
+@pytest.mark.parametrize(("section", "field_name"), FIELD_CASES)
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(draw=st.data())
+def test_every_real_change_to_a_security_field_gives_exactly_one_finding(
+        section: str, field_name: str, draw: st.DataObject) -> None:
+    data = draw.draw(tenants())
+    target = draw.draw(st.sampled_from(data["facts"][section]))
+    new_value = draw.draw(REAL_CHANGES[section][field_name].filter(
+        lambda v: _differs_after_normalising(section, field_name, target[field_name], v)))
+    changed = copy.deepcopy(data)
+    next(c for c in changed["facts"][section] if c["identity"] == target["identity"])[field_name] = new_value
+
+    changes = diff(from_snapshot(data), from_snapshot(changed))
+    assert [(c.section, c.connector, c.field) for c in changes] == [(section, target["identity"], field_name)]
+
+    drift = compute(changed, from_snapshot(data))
+    direction = section.split("_")[0]
+    assert [(c["direction"], c["connector"], c["field"]) for c in drift["changes"]] == [
+        (direction, target["identity"], field_name)]
+    assert drift["unapproved"] == drift["removed"] == []
+    spec = FIELDS[section][field_name]
+    if spec.is_list:
+        before, after = set(normalise(spec, target[field_name])), set(normalise(spec, new_value))
+        assert (set(drift["changes"][0]["added"]), set(drift["changes"][0]["removed"])) == (
+            after - before, before - after)
 
 
 @SETTINGS
@@ -143,31 +186,6 @@ def test_normalisation_only_changes_are_not_drift(draw: st.DataObject) -> None:
     baseline = from_snapshot(data)
     drift = compute(other, baseline)
     assert (drift["changes"], drift["unapproved"], drift["removed"]) == ([], [], [])
-
-
-@pytest.mark.parametrize("field_name", sorted(REAL_CHANGES))
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(draw=st.data())
-def test_every_real_change_to_a_security_field_gives_exactly_one_finding(field_name: str, draw: st.DataObject) -> None:
-    data = draw.draw(tenants())
-    connectors = data["facts"]["inbound_connectors"]
-    target = draw.draw(st.sampled_from(connectors))
-    new_value = draw.draw(REAL_CHANGES[field_name].filter(
-        lambda v: _differs_after_normalising(field_name, target[field_name], v)))
-    changed = copy.deepcopy(data)
-    next(c for c in changed["facts"]["inbound_connectors"] if c["identity"] == target["identity"])[field_name] = new_value
-
-    changes = diff(from_snapshot(data), from_snapshot(changed))
-    assert [(c.connector, c.field) for c in changes] == [(target["identity"], field_name)]
-
-    drift = compute(changed, from_snapshot(data))
-    assert [(c["connector"], c["field"]) for c in drift["changes"]] == [(target["identity"], field_name)]
-    assert drift["unapproved"] == drift["removed"] == []
-    change = drift["changes"][0]
-    if FIELDS["inbound_connectors"][field_name].is_list:
-        spec = FIELDS["inbound_connectors"][field_name]
-        before, after = set(normalise(spec, target[field_name])), set(normalise(spec, new_value))
-        assert (set(change["added"]), set(change["removed"])) == (after - before, before - after)
 
 
 @SETTINGS

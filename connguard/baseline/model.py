@@ -23,9 +23,11 @@ def _readable(snapshot: dict[str, Any], source: str) -> bool:
     return snapshot.get("sources", {}).get(source, {}).get("status") in _READABLE
 
 
-def _connector_record(section: str, fact: dict[str, Any], where: str = "<snapshot>") -> dict[str, Any]:
+def _connector_record(section: str, fact: dict[str, Any], where: str = "<snapshot>",
+                      unavailable: frozenset[str] = frozenset()) -> dict[str, Any]:
     """The baseline record of one snapshot connector: identity, guid and every compared
-    field the snapshot has (a field the collector could not read stays absent).
+    field the snapshot has. A field the collector could not read (absent, or listed in the
+    source's `unavailable_fields`) stays absent, so it is not compared.
 
     `where` (origin and JSON path of the fact) names the value in a BaselineError.
     """
@@ -33,7 +35,7 @@ def _connector_record(section: str, fact: dict[str, Any], where: str = "<snapsho
     if fact.get("guid"):
         record["guid"] = str(fact["guid"]).strip().lower()
     for name, field in FIELDS[section].items():
-        if name in fact:
+        if name in fact and name not in unavailable:
             try:
                 record[name] = normalise(field, fact[name])
             except FieldValueError as exc:
@@ -62,8 +64,9 @@ def from_snapshot(snapshot: dict[str, Any], *, origin: str = "<snapshot>") -> di
         if not _readable(snapshot, section):
             continue
         records: dict[str, dict[str, Any]] = {}
+        unavailable = frozenset(snapshot["sources"][section].get("unavailable_fields") or [])
         for index, fact in enumerate(facts.get(section, [])):
-            record = _connector_record(section, fact, f"{origin}: $.facts.{section}[{index}]")
+            record = _connector_record(section, fact, f"{origin}: $.facts.{section}[{index}]", unavailable)
             key = record["identity"].casefold()
             if key in records:
                 raise BaselineError(f"{origin}: $.facts.{section}[{index}]: connector {record['identity']!r} "
