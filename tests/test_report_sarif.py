@@ -191,5 +191,20 @@ def test_semantic_version_only_when_the_version_is_semver() -> None:
     assert driver["version"] == "0.1.0.dev3+g1234" and "semanticVersion" not in driver
 
 
+def test_more_findings_than_github_accepts_keeps_the_most_severe_and_says_so(monkeypatch) -> None:
+    monkeypatch.setattr("connguard.reports.sarif.GITHUB_MAX_RESULTS", 2)
+    run = _sarif(full_report())["runs"][0]
+    assert [r["ruleId"] for r in run["results"]] == ["CG-0004", "CG-0001"]
+    note = run["invocations"][0]["toolExecutionNotifications"][-1]["message"]["text"]
+    assert note.startswith("3 least severe findings omitted") and "JSON report" in note
+
+
+def test_rule_tags_are_deduplicated_and_cut_at_githubs_limit() -> None:
+    noisy = FakeRule("CG-0001", "permissive-connector", "high", tags=["security", *(f"t{i}" for i in range(30))])
+    rules = _sarif(make_report([], [coverage(noisy)], pack=FakePack([noisy])))["runs"][0]["tool"]["driver"]["rules"]
+    tags = rules[0]["properties"]["tags"]
+    assert len(tags) == 20 and tags[:3] == ["security", "permissive-connector", "t0"]
+
+
 def test_byte_identical_across_renders() -> None:
     assert render("sarif", full_report()) == render("sarif", full_report())

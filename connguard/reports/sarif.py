@@ -40,7 +40,9 @@ LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note
 # Rules carry no precision of their own; a stable rule's logic has been reviewed and tested
 # against the rule tests, an experimental one has not earned that yet.
 PRECISION = {"stable": "high", "experimental": "medium", "deprecated": "medium"}
-GITHUB_MAX_TAGS = 20  # GitHub keeps at most 20 tags per rule
+# GitHub's hard limits: an upload with more tags per rule or results per run is rejected.
+GITHUB_MAX_TAGS = 20
+GITHUB_MAX_RESULTS = 25_000
 _SEMVER = re.compile(r"^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
 
 
@@ -208,6 +210,14 @@ def build(report: ScanReport) -> dict[str, Any]:
     lines = locate_lines(report.snapshot_text, {f.pointer for f in findings if f.pointer is not None})
     notifications = [_notification(c, index[c.rule_id]) for c in sorted_coverage(report) if c.status != "evaluated"]
     notifications += [{"level": "warning", "message": {"text": w}} for w in sorted(report.result.warnings)]
+    if len(findings) > GITHUB_MAX_RESULTS:
+        # Findings are sorted unsuppressed and most severe first, so the ones dropped are
+        # the least important; the JSON report still has every one.
+        omitted = len(findings) - GITHUB_MAX_RESULTS
+        findings = findings[:GITHUB_MAX_RESULTS]
+        notifications.append({"level": "warning", "message": {"text": (
+            f"{omitted} least severe findings omitted to stay within GitHub's limit of {GITHUB_MAX_RESULTS} "
+            "results per run; the JSON report lists all of them")}})
     driver: dict[str, Any] = {
         "name": "connguard",
         "version": report.tool_version,
