@@ -184,3 +184,24 @@ def test_save_warns_about_sections_it_leaves_out(files: dict[str, Path]) -> None
     assert result.exit_code == 0
     assert "warning: outbound_connectors not saved (source outbound_connectors is error)" in result.stderr
     assert "outbound_connectors:" not in files["baseline"].read_text(encoding="utf-8")
+
+
+def test_approve_all_notes_only_the_connectors_it_changed(files: dict[str, Path]) -> None:
+    run("baseline", "save", files["healthy"], "-o", files["baseline"])
+    result = run("baseline", "approve", files["baseline"], "--snapshot", files["drifted"], "--all", "--note", "CHG-7")
+    assert result.stdout.startswith("**connguard baseline approve**: Approved 2 change(s)")
+    assert files["baseline"].read_text(encoding="utf-8").count("note: CHG-7") == 2  # Hybrid relay, Backup relay
+    again = run("baseline", "approve", files["baseline"], "--snapshot", files["drifted"], "--all", "--format", "table")
+    assert (again.exit_code, again.stdout.startswith("Nothing to approve")) == (0, True)
+
+
+def test_approve_accepted_domains(files: dict[str, Path]) -> None:
+    run("baseline", "save", files["healthy"], "-o", files["baseline"])
+    data = healthy_snapshot()
+    data["facts"]["accepted_domains"].append({"domain": "Fabrikam.com", "domain_type": "InternalRelay"})
+    snapshot.save(files["drifted"], data)
+    assert run("baseline", "diff", files["baseline"], files["drifted"]).exit_code == 1
+    result = run("baseline", "approve", files["baseline"], "--snapshot", files["drifted"], "--accepted-domains")
+    assert "| accepted domains | - | accepted_domains | added fabrikam.com |" in result.stdout
+    assert "  fabrikam.com: InternalRelay\n" in files["baseline"].read_text(encoding="utf-8")
+    assert run("baseline", "diff", files["baseline"], files["drifted"]).exit_code == 0

@@ -42,8 +42,8 @@ def _approve_section(section: str, records: list[dict[str, Any]], current: list[
         for name in FIELDS[section]:
             if name in old and name in new:
                 updated[name] = new[name]
-        if note is not None:
-            updated["note"] = note
+        if note is not None and updated != old:
+            updated["note"] = note  # the note explains a change: an unchanged connector keeps its own
         result.append(updated)
     for old in pairing.only_old:
         if not chosen(old["identity"]):

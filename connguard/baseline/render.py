@@ -28,9 +28,9 @@ def _subject(change: Change) -> str:
 
 def _detail(change: Change) -> str:
     if change.kind == "added":
-        return "connector added (not in OLD)"
+        return "connector added"
     if change.kind == "removed":
-        return "connector removed (not in NEW)"
+        return "connector removed"
     if change.added or change.removed:
         return summarise(change).split(": ", 1)[1]
     return f"{format_value(change.before)} -> {format_value(change.after)}"
@@ -41,13 +41,21 @@ def rows(changes: list[Change]) -> list[tuple[str, str, str, str]]:
     return [(_SECTION_LABEL[c.section], _subject(c), c.field or "-", _detail(c)) for c in changes]
 
 
-def render_table(changes: list[Change], old: str, new: str) -> str:
+def _heading(changes: list[Change], old: str, new: str, markdown: bool) -> str:
+    quote = "`" if markdown else ""
     if not changes:
-        return f"No differences between {old} and {new}.\n"
+        return f"no differences between {quote}{old}{quote} and {quote}{new}{quote}."
+    return f"{len(changes)} difference(s) between {quote}{old}{quote} (old) and {quote}{new}{quote} (new):"
+
+
+def render_table(changes: list[Change], old: str, new: str, heading: str | None = None) -> str:
+    title = heading or _heading(changes, old, new, markdown=False)
+    if not changes:
+        return title[0].upper() + title[1:] + "\n"
     header = ("WHAT", "NAME", "FIELD", "CHANGE")
     table = [header, *rows(changes)]
     widths = [max(len(r[i]) for r in table) for i in range(3)]
-    lines = [f"{len(changes)} difference(s) between {old} (OLD) and {new} (NEW):", ""]
+    lines = [title[0].upper() + title[1:], ""]
     for r in table:
         lines.append("  ".join(r[i].ljust(widths[i]) for i in range(3)) + "  " + r[3])
     return "\n".join(lines) + "\n"
@@ -57,21 +65,23 @@ def _md(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
-def render_markdown(changes: list[Change], old: str, new: str) -> str:
+def render_markdown(changes: list[Change], old: str, new: str, heading: str | None = None) -> str:
+    title = heading or f"**connguard baseline diff**: {_heading(changes, old, new, markdown=True)}"
     if not changes:
-        return f"**connguard baseline diff**: no differences between `{old}` and `{new}`.\n"
-    lines = [f"**connguard baseline diff**: {len(changes)} difference(s) between `{old}` (old) and `{new}` (new)",
-             "", "| what | name | field | change |", "|---|---|---|---|"]
+        return title + "\n"
+    lines = [title, "", "| what | name | field | change |", "|---|---|---|---|"]
     lines += [f"| {' | '.join(_md(cell) for cell in r)} |" for r in rows(changes)]
     return "\n".join(lines) + "\n"
 
 
-def render_json(changes: list[Change], old: str, new: str) -> str:
+def render_json(changes: list[Change], old: str, new: str, heading: str | None = None) -> str:
+    del heading  # JSON readers have `old`, `new` and `differs`
     document: dict[str, Any] = {"old": old, "new": new, "differs": bool(changes),
                                 "changes": [c.to_dict() for c in changes]}
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def render(fmt: str, changes: list[Change], old: str, new: str) -> str:
-    """Render in `fmt` (one of FORMATS)."""
-    return {"table": render_table, "json": render_json, "markdown": render_markdown}[fmt](changes, old, new)
+def render(fmt: str, changes: list[Change], old: str, new: str, *, heading: str | None = None) -> str:
+    """Render in `fmt` (one of FORMATS); `heading` replaces the summary line of table and Markdown."""
+    writer = {"table": render_table, "json": render_json, "markdown": render_markdown}[fmt]
+    return writer(changes, old, new, heading)

@@ -7,9 +7,7 @@ naming the file and line).
 
 from __future__ import annotations
 
-import os
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
@@ -131,4 +129,8 @@ def approve_command(baseline_path: str, snapshot_path: str, connectors: tuple[st
     target = output or baseline_path
     if changes or output:
         snapshot_io.write_atomic(target, dumps_baseline(updated))
-    click.echo(render(fmt, changes, baseline_path, os.fspath(Path(target))), nl=False)
+    heading = (f"Approved {len(changes)} change(s) into {target} from {snapshot_path}:" if changes
+               else f"Nothing to approve: {target} already matches {snapshot_path} for what was named.")
+    if fmt == "markdown":
+        heading = f"**connguard baseline approve**: {heading}"
+    click.echo(render(fmt, changes, baseline_path, target, heading=heading), nl=False)
