@@ -109,3 +109,11 @@ def test_inline_baseline_errors_name_the_key_path() -> None:
             "inbound_connectors": [{"identity": "A", "require_tls": "yes"}]}
     with pytest.raises(BaselineError, match=r"^case 3: \$\.inbound_connectors\[0\]\.require_tls: require_tls"):
         prepare(data, healthy_snapshot(), origin="case 3")
+
+
+def test_the_example_in_the_docs_is_a_valid_baseline() -> None:
+    text = (Path(__file__).resolve().parent.parent / "docs" / "baseline-drift.md").read_text(encoding="utf-8")
+    example = text.split("A baseline looks like this (abridged):\n\n```yaml\n", 1)[1].split("```", 1)[0]
+    baseline = loads_baseline(example.replace("    ...\n", ""), origin="docs/baseline-drift.md")
+    assert baseline["inbound_connectors"][0]["note"] == "CHG-1042 hybrid wizard re-run"
+    assert baseline["outbound_connectors"] == [{"identity": "Outbound to Contoso on-prem"}]
