@@ -127,6 +127,25 @@ def test_code_block_fence_is_longer_than_any_backtick_run() -> None:
     assert code_block("plain").startswith("```\n")
 
 
+def test_many_findings_still_fit_in_a_github_comment_and_say_what_was_left_out() -> None:
+    names = [f"Relay {i:03d}" for i in range(300)]
+    findings = [finding(R["CG-0001"], name, i) for i, name in enumerate(names)]
+    text = render("markdown", make_report(findings, data=make_snapshot(names)))
+    assert len(text) < 65_536
+    html = _html(text)
+    assert len(html.rows) == 1 + 200  # header + MAX_TABLE_ROWS
+    assert "_…and 100 more; the JSON and SARIF reports list every finding._" in text
+    detailed = html.tags.count("details")
+    assert 0 < detailed < 300
+    assert f"_{300 - detailed} more findings not detailed here" in text
+    assert text.index("### Not checked") < text.index("### Details")
+
+
+def test_warnings_come_before_the_details_so_they_are_never_cut() -> None:
+    text = render("markdown", full_report())
+    assert text.index("> Warning: suppression for CG-0009 expired") < text.index("### Details")
+
+
 def test_details_summary_is_html_escaped() -> None:
     name = "<script>x</script>"
     text = render("markdown", make_report([finding(R["CG-0001"], name, 0)], data=make_snapshot([name])))

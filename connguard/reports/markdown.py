@@ -34,6 +34,11 @@ _MARKDOWN_INLINE = re.compile(r"([\\`*_\[\]|~$])")
 # Characters that start a block (heading, list, quote, setext underline, ordered list)
 # when they open a line: escaped only there, so ordinary text stays readable.
 _BLOCK_START = re.compile(r"^(\s*)(?:([#+\-=])|(\d+)([.)]))")
+# A pull-request comment holds 65,536 characters (a step summary 1 MiB): the headline,
+# tables and "Not checked" come first and always fit; evidence blocks are added, most
+# severe first, while the whole stays under this budget. The JSON report has everything.
+COMMENT_BUDGET = 60_000
+MAX_TABLE_ROWS = 200
 # GitHub mentions `@name` where no word character precedes it (e-mail addresses are safe).
 _MENTION = re.compile(r"(?<!\w)@(?=[A-Za-z0-9])")
 
@@ -110,11 +115,13 @@ def _table(report: ScanReport, suppressed: bool) -> list[str]:
         return []
     heading = f"### Suppressed ({len(findings)})" if suppressed else "### Findings"
     lines = [heading, "", "| Connector | Severity | Symptom | Rule | Message |", "|---|---|---|---|---|"]
-    for identity, group in group_by_connector(findings):
-        lines += [_finding_row(identity, finding) for finding in group]
+    rows = [_finding_row(identity, finding) for identity, group in group_by_connector(findings) for finding in group]
+    lines += rows[:MAX_TABLE_ROWS]
+    if len(rows) > MAX_TABLE_ROWS:
+        lines += ["", f"_…and {len(rows) - MAX_TABLE_ROWS} more; the JSON and SARIF reports list every finding._"]
     if suppressed:
         lines.append("")
-        for finding in findings:
+        for finding in findings[:MAX_TABLE_ROWS]:
             reason = finding.suppression.reason if finding.suppression else "no reason given"
             expires = finding.suppression.expires if finding.suppression and finding.suppression.expires else None
             until = f" until {inline(expires)}" if expires else ""
@@ -143,31 +150,47 @@ def _not_checked(report: ScanReport) -> list[str]:
     return lines + [""]
 
 
-def _details(report: ScanReport) -> list[str]:
+def _details(report: ScanReport, budget: int) -> list[str]:
+    """One collapsed block per finding, most important first, while they fit in `budget`
+    characters; a closing line says how many did not."""
     findings = sorted_findings(report)
     if not findings:
         return []
     lines = ["### Details", ""]
-    for finding in findings:
-        mark = " (suppressed)" if finding.suppressed else ""
-        summary_text = f"{finding.rule_id} {finding.severity}{mark}: {_who(finding)}: {finding.title}"
-        evidence = json.dumps(jsonable(finding.evidence), indent=2, sort_keys=True, ensure_ascii=False)
-        lines += [
-            "<details>",
-            f"<summary>{in_html(summary_text)}</summary>",
-            "",
-            inline(finding.message),
-            "",
-            "**Evidence**",
-            "",
-            code_block(display_block(evidence), "json"),
-            "",
-        ]
-        if finding.remediation:
-            lines += ["**Remediation**", ""]
-            lines += [f"{i}. {inline(step)}" for i, step in enumerate(finding.remediation, 1)]
-            lines.append("")
-        lines += [f"Fingerprint {inline(finding.fingerprint)}", "", "</details>", ""]
+    used = sum(len(line) + 1 for line in lines)
+    for shown, finding in enumerate(findings):
+        block = _detail_block(finding)
+        size = sum(len(line) + 1 for line in block)
+        if used + size > budget:
+            rest = len(findings) - shown
+            lines.append(f"_{rest} more finding{'s' if rest != 1 else ''} not detailed here to keep this "
+                         "within a GitHub comment; the JSON report has the evidence of every finding._")
+            break
+        lines += block
+        used += size
+    return lines
+
+
+def _detail_block(finding: Finding) -> list[str]:
+    mark = " (suppressed)" if finding.suppressed else ""
+    summary_text = f"{finding.rule_id} {finding.severity}{mark}: {_who(finding)}: {finding.title}"
+    evidence = json.dumps(jsonable(finding.evidence), indent=2, sort_keys=True, ensure_ascii=False)
+    lines = [
+        "<details>",
+        f"<summary>{in_html(summary_text)}</summary>",
+        "",
+        inline(finding.message),
+        "",
+        "**Evidence**",
+        "",
+        code_block(display_block(evidence), "json"),
+        "",
+    ]
+    if finding.remediation:
+        lines += ["**Remediation**", ""]
+        lines += [f"{i}. {inline(step)}" for i, step in enumerate(finding.remediation, 1)]
+        lines.append("")
+    lines += [f"Fingerprint {inline(finding.fingerprint)}", "", "</details>", ""]
     return lines
 
 
@@ -181,6 +204,7 @@ def render(report: ScanReport) -> str:
     lines += _table(report, suppressed=False)
     lines += _not_checked(report)
     lines += _table(report, suppressed=True)
-    lines += _details(report)
-    lines += [f"> Warning: {inline(w)}" for w in sorted(report.result.warnings)]
+    if report.result.warnings:
+        lines += [f"> Warning: {inline(w)}" for w in sorted(report.result.warnings)] + [""]
+    lines += _details(report, COMMENT_BUDGET - sum(len(line) + 1 for line in lines))
     return "\n".join(lines).rstrip("\n") + "\n"
