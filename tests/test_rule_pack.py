@@ -112,6 +112,8 @@ def test_demo_shows_every_symptom_on_the_rogue_connector_and_none_on_the_healthy
     connectors = {(f["connector"] or {}).get("identity") for f in findings}
     assert HEALTHY not in connectors
     assert connectors == {ROGUE, None}
+    expected_rules = {f"CG-{n:04d}" for n in range(1, 15)} - {"CG-0003"}  # no alert for a vanished connector
+    assert {f["rule_id"] for f in findings} == expected_rules
     tenant_wide = [f for f in findings if f["connector"] is None]
     assert [(f["symptom"], f["evidence"]["account"]) for f in tenant_wide] == [
         ("admin-compromised", "adele.vance@contoso.com")
