@@ -15,7 +15,7 @@ from datetime import timedelta
 from functools import lru_cache
 from typing import Any, Callable, Protocol
 
-from jmespath.parser import ParsedResult
+from connguard.engine.fastpath import Expr
 
 from connguard.engine.expr import Path, Problems, compile_expr
 from connguard.engine.functions import as_cidr_tuple, epoch, lies_within, parse_cidr_list
@@ -34,7 +34,7 @@ class Scope(Protocol):
     now: float
     params: dict[str, Any]
 
-    def search(self, compiled: ParsedResult) -> Any: ...
+    def search(self, compiled: Expr) -> Any: ...
 
 
 class Condition(Protocol):
@@ -180,12 +180,12 @@ OPERATORS: dict[str, tuple[Callable[[Any], Any], Callable[..., bool]]] = {
 class Leaf:
     """`{key, op, value|param|value_key}`; the operand is prepared once when literal."""
 
-    key: ParsedResult
+    key: Expr
     op: str
     literal: Any = None
     has_literal: bool = False
     param: str | None = None
-    value_key: ParsedResult | None = None
+    value_key: Expr | None = None
 
     def test(self, scope: Scope) -> bool:
         prepare, check = OPERATORS[self.op]

@@ -13,8 +13,7 @@ from typing import Any, Iterator
 import jmespath
 from jmespath import exceptions as jexc
 from jmespath import functions as jfunctions
-from jmespath.parser import ParsedResult
-
+from connguard.engine.fastpath import Expr
 from connguard.engine.functions import NAMES
 
 BUILTINS: frozenset[str] = frozenset(jfunctions.Functions.FUNCTION_TABLE)
@@ -38,8 +37,8 @@ def _nodes(node: Any) -> Iterator[dict[str, Any]]:
             yield from _nodes(child)
 
 
-def compile_expr(text: Any, path: Path, problems: Problems, params: dict[str, Any]) -> ParsedResult | None:
-    """Compile `text`; record a problem (and return None) if it cannot work."""
+def compile_expr(text: Any, path: Path, problems: Problems, params: dict[str, Any]) -> Expr | None:
+    """Compile `text` (to closures, see fastpath); record a problem and return None if it cannot work."""
     if not isinstance(text, str) or not text.strip():
         problems.add(path, "expected a JMESPath expression")
         return None
@@ -60,10 +59,10 @@ def compile_expr(text: Any, path: Path, problems: Problems, params: dict[str, An
             args = node.get("children", [])
             if len(args) == 1 and args[0].get("type") == "literal" and args[0].get("value") not in params:
                 problems.add(path, f"param({args[0].get('value')!r}) names no param of this rule")
-    return compiled
+    return Expr(compiled)
 
 
-def simple_field(compiled: ParsedResult) -> str | None:
+def simple_field(compiled: Expr) -> str | None:
     """The field name when an expression is just `name` (lets joins skip JMESPath per row)."""
     parsed = compiled.parsed
     return parsed["value"] if parsed.get("type") == "field" else None

@@ -17,7 +17,7 @@ from pathlib import Path as FsPath
 from typing import Any, Iterable
 
 import jsonschema
-from jmespath.parser import ParsedResult
+from connguard.engine.fastpath import Expr
 
 from connguard import snapshot
 from connguard.engine import template as templates
@@ -52,10 +52,10 @@ class Join:
     """`name: {from, on, equals, first}`, compiled. `key` identifies the shared index."""
 
     name: str
-    source: ParsedResult
-    on: ParsedResult
+    source: Expr
+    on: Expr
     on_field: str | None
-    equals: ParsedResult
+    equals: Expr
     first: bool
 
     @property
@@ -67,15 +67,15 @@ class Join:
 class CompiledRule:
     """A rule's logic with every expression compiled once."""
 
-    select: ParsedResult
+    select: Expr
     as_name: str
     joins: tuple[Join, ...]
-    lets: tuple[tuple[str, ParsedResult], ...]
+    lets: tuple[tuple[str, Expr], ...]
     where: Condition | None
     message: templates.Template
-    evidence: tuple[tuple[str, ParsedResult], ...]
-    connector: ParsedResult | None
-    fingerprint: tuple[ParsedResult, ...]
+    evidence: tuple[tuple[str, Expr], ...]
+    connector: Expr | None
+    fingerprint: tuple[Expr, ...]
 
 
 def shipped_rules_dir() -> Traversable:

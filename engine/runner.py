@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 import jmespath
-from jmespath.parser import ParsedResult
+from connguard.engine.fastpath import Expr
 
 from connguard.config import Config, SuppressionRule
 from connguard.engine.functions import options
@@ -81,7 +81,7 @@ class _Scope:
     def __init__(self, context: dict[str, Any], now: float, params: dict[str, Any], opts: jmespath.Options) -> None:
         self.context, self.now, self.params, self.opts = context, now, params, opts
 
-    def search(self, compiled: ParsedResult) -> Any:
+    def search(self, compiled: Expr) -> Any:
         return compiled.search(self.context, options=self.opts)
 
 
@@ -126,12 +126,12 @@ class _Scan:
                         self._pointers[id(record)] = f"/facts/{name}/{i}"
         return self._pointers.get(id(item))
 
-    def _cache_key(self, compiled: ParsedResult, params: dict[str, Any]) -> Any:
+    def _cache_key(self, compiled: Expr, params: dict[str, Any]) -> Any:
         # An expression calling param() depends on the rule's params; others can be shared.
         uses_params = "param(" in compiled.expression
         return (compiled.expression, json.dumps(params, sort_keys=True, default=str) if uses_params else None)
 
-    def candidates(self, select: ParsedResult, params: dict[str, Any], opts: jmespath.Options) -> list[Any]:
+    def candidates(self, select: Expr, params: dict[str, Any], opts: jmespath.Options) -> list[Any]:
         key = self._cache_key(select, params)
         if key not in self.selects:
             found = select.search(self.root, options=opts)

@@ -1,0 +1,109 @@
+"""The closure compiler agrees with jmespath's reference interpreter.
+
+Two checks: a corpus of expressions covering every AST node type, on arbitrary JSON
+values; and whole scans (shipped pack plus a rule exercising every construct) on
+schema-derived snapshots, run once with the closures and once with the reference
+interpreter, which must give identical results.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+import jmespath
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from connguard.config import Config
+from connguard.engine import evaluate
+from connguard.engine.fastpath import Expr
+from connguard.engine.fastpath import compile as fast_compile
+from connguard.engine.functions import options
+from test_engine_property import CONFIGS, EXERCISE, _shipped, snapshots
+from helpers_engine import write_rule
+from connguard.engine import load_rules
+
+CORPUS = [
+    "a", "a.b.c", "a[0]", "a[-1].b", "a[1:3]", "a[::-1]", "a[*].b", "a[].b", "a[]", "*.b", "a.*",
+    "a[?b == `1`]", "a[?b != 'x'].c", "a[?b > `1`]", "a[?b >= c]", "a[?b < 'm']", "a[?!b]", "a[?b && c]",
+    "a || b", "a && b", "!a", "!`0`", "a == `true`", "a == `1`", "`0` == `false`", "a | b", "a[0] | [b, c]",
+    "{x: a, y: b.c}", "[a, b]", "length(a)", "sort_by(a, &b)", "max_by(a, &b)", "map(&b, a)",
+    "contains(a, 'x')", "keys(@)", "sort(keys(@))", "@", "a.b[?c].d | [0]", "a[?contains(['x', 'y'], b)]",
+    "to_string(a)", "sum(a[].b)", "not_null(a, b)", "a[?b].c[]", "a[*][0]", "a.b || `[]`",
+]
+JSON = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-2, 3), st.floats(-2, 3, allow_nan=False),
+              st.sampled_from(["", "x", "y", "m"])),
+    lambda inner: st.one_of(st.lists(inner, max_size=4),
+                            st.dictionaries(st.sampled_from(["a", "b", "c", "d"]), inner, max_size=4)),
+    max_leaves=20,
+)
+NOW = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
+
+
+def outcome(run: Any) -> tuple[str, Any]:
+    try:
+        return ("ok", run())
+    except Exception as exc:  # noqa: BLE001 - the two must fail alike, too
+        return ("error", type(exc).__name__)
+
+
+@settings(max_examples=150, deadline=None)
+@given(value=JSON)
+def test_corpus_matches_the_reference(value: Any) -> None:
+    opts = options(NOW, {})
+    for text in CORPUS:
+        reference = outcome(lambda: jmespath.compile(text).search(value, options=opts))
+        fast = outcome(lambda: fast_compile(text).search(value, options=opts))
+        assert fast == reference, text
+
+
+class ReferenceMode:
+    """Temporarily route every Expr through jmespath's interpreter."""
+
+    def __enter__(self) -> None:
+        self.saved = Expr.search
+        Expr.search = lambda self, value, options=None: jmespath.compile(self.expression).search(  # type: ignore
+            value, options=options)
+
+    def __exit__(self, *exc: Any) -> None:
+        Expr.search = self.saved  # type: ignore[method-assign]
+
+
+_EXERCISE: dict[str, Any] = {}
+
+
+def exercise_pack(tmp_path_factory: Any) -> Any:
+    if "pack" not in _EXERCISE:
+        base = tmp_path_factory.mktemp("exercise")
+        write_rule(base, "T-0001", EXERCISE)
+        _EXERCISE["pack"] = load_rules([base])
+    return _EXERCISE["pack"]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                  HealthCheck.function_scoped_fixture])
+@given(data=snapshots(), config=CONFIGS)
+def test_whole_scans_match_the_reference(tmp_path_factory: Any, data: dict[str, Any], config: Config) -> None:
+    for pack in (_shipped(), exercise_pack(tmp_path_factory)):
+        fast = evaluate(data, pack, config)
+        with ReferenceMode():
+            reference = evaluate(data, pack, config)
+        assert fast == reference
+
+
+ORIGINAL_SEARCH = Expr.search
+
+
+def test_reference_mode_really_switches() -> None:
+    with ReferenceMode():
+        assert Expr.search is not ORIGINAL_SEARCH
+    assert Expr.search is ORIGINAL_SEARCH
+
+
+@pytest.mark.parametrize("text", ["a[?b == `1`]", "a.b"])
+def test_expr_keeps_the_parsed_interface(text: str) -> None:
+    expr = fast_compile(text)
+    assert expr.expression == text and expr.parsed == jmespath.compile(text).parsed
