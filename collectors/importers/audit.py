@@ -19,10 +19,11 @@ from connguard.normalize import format_time, parse_time
 
 
 def _keep(state: ImportState, event: dict[str, Any], data: dict[str, Any]) -> bool:
-    if not mapping.is_connector_operation(event["operation"]):
-        return False
+    """Keep a connector operation once; every record still tells the tenant's id and name."""
     state.tenant_id = state.tenant_id or mapping.text(data.get("OrganizationId"))
     state.tenant_name = state.tenant_name or mapping.text(data.get("OrganizationName"))
+    if not mapping.is_connector_operation(event["operation"]):
+        return False
     if event["id"] in state.audit:
         return False
     state.audit[event["id"]] = event

@@ -17,6 +17,7 @@ from connguard.errors import InputError
 
 _CHUNK = 1 << 20
 _WHITESPACE = " \t\r\n"
+_NEAR_END = 32  # a decode error this close to the end of the buffer may just need more text
 # Keys of a response envelope whose array holds the records.
 RECORD_ARRAYS = ("value", "results", "Results")
 
@@ -89,7 +90,8 @@ class JsonRecords:
             except json.JSONDecodeError as exc:
                 # Only an error at the end of the buffer can be cured by reading more; an
                 # error in the middle is real, and reading on would pull in the whole file.
-                at_end = exc.pos >= len(self._buf) - 1 or exc.msg.startswith("Unterminated")
+                # "Near" covers a literal, number or \u escape cut by the chunk boundary.
+                at_end = exc.pos >= len(self._buf) - _NEAR_END or exc.msg.startswith("Unterminated")
                 if at_end and self._fill():
                     continue
                 truncated = at_end and self._eof
