@@ -35,6 +35,7 @@ def test_report_has_every_contract_field_and_validates_against_its_schema() -> N
     assert len(snap["sha256"]) == 64
     assert snap["collected_at"] == "2026-11-20T12:00:00Z"
     assert snap["window"] == {"start": "2026-11-11T12:00:00Z", "end": "2026-11-20T12:00:00Z"}
+    assert snap["collector"] == {"name": "connguard", "version": "0.1.0", "mode": "fixture"}
     assert snap["sources"]["mail_stats"] == {
         "status": "partial", "reason": "message trace has no P2", "count": 0, "unavailable_fields": ["p1_p2_mismatch"],
     }

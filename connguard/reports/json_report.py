@@ -69,6 +69,15 @@ def sources_summary(snapshot: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def _collector(snapshot: dict[str, Any]) -> dict[str, Any] | None:
+    """Which tool wrote the snapshot, and how (live, import, demo): provenance a responder
+    cites when the findings are questioned."""
+    collector = snapshot.get("collector")
+    if not isinstance(collector, dict):
+        return None
+    return {key: collector.get(key) for key in ("name", "version", "mode")}
+
+
 def build(report: ScanReport) -> dict[str, Any]:
     """The report as a JSON-ready dict (the `respond` command reads the same shape)."""
     snapshot = report.snapshot
@@ -83,6 +92,7 @@ def build(report: ScanReport) -> dict[str, Any]:
             "sha256": report.snapshot_sha256,
             "collected_at": snapshot.get("collected_at"),
             "window": {"start": window.get("start"), "end": window.get("end")},
+            "collector": _collector(snapshot),
             "sources": sources_summary(snapshot),
         },
         "inputs": {"config": report.config_path, "baseline": report.baseline_path},
