@@ -6,8 +6,8 @@ headline can never disagree about how many findings there are or what was not ch
 
 from __future__ import annotations
 
-from typing import Any
 from collections.abc import Iterable
+from typing import Any
 
 from connguard.engine.model import SEVERITIES, SEVERITY_RANK, SYMPTOMS, Coverage, Finding
 from connguard.reports.model import RuleInfo, ScanReport

@@ -19,6 +19,13 @@ SCHEMA_VERSION = "1.0"
 _SOURCE_FIELDS = ("status", "reason", "count")
 
 
+def connector_dict(finding: Finding) -> dict[str, Any] | None:
+    """`{identity, guid}` of the finding's connector, or None for a tenant-wide finding."""
+    if finding.connector is None:
+        return None
+    return {"identity": finding.connector.identity, "guid": finding.connector.guid}
+
+
 def finding_dict(finding: Finding) -> dict[str, Any]:
     """One finding with the contract's field names; `suppression` only when suppressed."""
     item: dict[str, Any] = {
@@ -28,9 +35,7 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
         "severity": finding.severity,
         "title": finding.title,
         "message": finding.message,
-        "connector": (
-            {"identity": finding.connector.identity, "guid": finding.connector.guid} if finding.connector else None
-        ),
+        "connector": connector_dict(finding),
         "evidence": jsonable(finding.evidence),
         "fingerprint": finding.fingerprint,
         "remediation": list(finding.remediation),

@@ -8,9 +8,9 @@ small fakes and independent of how the engine stores its rules.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
-from collections.abc import Iterable, Sequence
 
 from connguard.engine.model import ScanResult
 

@@ -23,7 +23,7 @@ from connguard.reports.common import (
     sorted_rules,
     tenant_domain,
 )
-from connguard.reports.json_report import finding_dict
+from connguard.reports.json_report import connector_dict
 from connguard.reports.locator import locate_lines
 from connguard.reports.model import RuleInfo, ScanReport
 from connguard.reports.text import canonical_json, jsonable
@@ -161,12 +161,11 @@ def _location(finding: Finding, rule: RuleInfo, snapshot_uri: str, lines: dict[s
 
 
 def _result(finding: Finding, index: int, rule: RuleInfo, snapshot_uri: str, lines: dict[str, int]) -> dict[str, Any]:
-    as_json = finding_dict(finding)
     properties: dict[str, Any] = {
         "symptom": finding.symptom,
         "severity": finding.severity,
         "rule_version": finding.rule_version,
-        "connector": as_json["connector"],
+        "connector": connector_dict(finding),
         "evidence": jsonable(finding.evidence),
     }
     if finding.pointer is not None:
