@@ -42,6 +42,17 @@ def test_missing_data_without_reason_is_named_as_unavailable() -> None:
     assert "no findings in the rules that ran; see NOT CHECKED above" in text
 
 
+def test_long_custom_rule_ids_and_messages_are_never_cut() -> None:
+    from helpers_report import FakeRule
+
+    custom = FakeRule("CONTOSOSEC-0042", "connector-alert", "high", "Custom check")
+    long_message = "Partner relay: " + " ".join(f"word{i}" for i in range(60))
+    text = render("table", make_report([finding(custom, "Partner relay", 1, message=long_message)],
+                                       [coverage(custom, findings=1)]))
+    assert "CONTOSOSEC-0042" in text
+    assert " ".join(text.split()).count("word59") == 1 and "word0 " in text
+
+
 def test_clean_scan_says_no_findings() -> None:
     text = render("table", make_report([]))
     assert "No findings." in text and "Coverage: 5 of 5 enabled rules evaluated." in text

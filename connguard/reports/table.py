@@ -66,9 +66,11 @@ def _group_table(identity: str | None, findings: list[Finding]) -> Table:
         expand=True,
         show_edge=False,
     )
-    table.add_column("Severity", no_wrap=True, width=10)
-    table.add_column("Symptom", no_wrap=True, width=24)
-    table.add_column("Rule", no_wrap=True, width=9)
+    # Columns other than the message size to their content, so a custom pack's longer rule
+    # ids are never cut; the message takes the rest of the width and wraps.
+    table.add_column("Severity", no_wrap=True, min_width=8)
+    table.add_column("Symptom", no_wrap=True, min_width=24)
+    table.add_column("Rule", no_wrap=True, min_width=7)
     table.add_column("Message", overflow="fold", ratio=1)
     for finding in findings:
         style = "dim" if finding.suppressed else ""
