@@ -53,6 +53,15 @@ def test_long_custom_rule_ids_and_messages_are_never_cut() -> None:
     assert " ".join(text.split()).count("word59") == 1 and "word0 " in text
 
 
+def test_narrow_terminal_lists_findings_with_the_whole_message() -> None:
+    text = render_table(full_report(), width=50)
+    assert max(len(line) for line in text.splitlines()) <= 50
+    lines = text.splitlines()
+    at = lines.index(" critical  CG-0004  outbound-spike")
+    assert lines[at + 1] == "   Inbound from on-prem: outbound volume spike"
+    assert "NOT CHECKED: sender-mismatch (CG-0002)" in text
+
+
 def test_clean_scan_says_no_findings() -> None:
     text = render("table", make_report([]))
     assert "No findings." in text and "Coverage: 5 of 5 enabled rules evaluated." in text

@@ -13,6 +13,7 @@ import io
 
 from rich import box
 from rich.console import Console, Group, RenderableType
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -29,6 +30,8 @@ from connguard.reports.model import ScanReport
 from connguard.reports.text import display
 
 FILE_WIDTH = 120
+# Below this the four-column table leaves the message too little room; findings are listed.
+TABLE_MIN_WIDTH = 90
 _SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 
 
@@ -53,14 +56,29 @@ def _message(finding: Finding) -> Text:
     return text
 
 
-def _group_table(identity: str | None, findings: list[Finding]) -> Table:
+def _group_title(identity: str | None, findings: list[Finding]) -> str:
     if identity is None:
-        title = "Tenant-wide (no single connector)"
-    else:
-        guid = next((f.connector.guid for f in findings if f.connector and f.connector.guid), None)
-        title = f"Connector: {display(identity)}" + (f" ({display(guid)})" if guid else "")
+        return "Tenant-wide (no single connector)"
+    guid = next((f.connector.guid for f in findings if f.connector and f.connector.guid), None)
+    return f"Connector: {display(identity)}" + (f" ({display(guid)})" if guid else "")
+
+
+def _group_list(identity: str | None, findings: list[Finding]) -> RenderableType:
+    """Narrow terminals: one line of severity, rule and symptom, the message indented
+    below, so the message keeps the whole width instead of a sliver of a column."""
+    lines: list[RenderableType] = [Text(_group_title(identity, findings), style="bold")]
+    for finding in findings:
+        style = "dim" if finding.suppressed else ""
+        head = Text(" ")
+        head.append(display(finding.severity), style=style or _SEVERITY_STYLE.get(finding.severity, ""))
+        head.append(f"  {display(finding.rule_id)}  {display(finding.symptom)}", style=style)
+        lines += [head, Padding(_message(finding), (0, 0, 0, 3), style=style)]
+    return Group(*lines)
+
+
+def _group_table(identity: str | None, findings: list[Finding]) -> Table:
     table = Table(
-        title=Text(title, style="bold"),
+        title=Text(_group_title(identity, findings), style="bold"),
         title_justify="left",
         box=box.SIMPLE_HEAD,
         expand=True,
@@ -68,10 +86,10 @@ def _group_table(identity: str | None, findings: list[Finding]) -> Table:
     )
     # Columns other than the message size to their content, so a custom pack's longer rule
     # ids are never cut; the message takes the rest of the width and wraps.
-    table.add_column("Severity", no_wrap=True, min_width=8)
-    table.add_column("Symptom", no_wrap=True, min_width=24)
-    table.add_column("Rule", no_wrap=True, min_width=7)
-    table.add_column("Message", overflow="fold", ratio=1)
+    table.add_column("Severity", no_wrap=True)
+    table.add_column("Symptom", overflow="fold")
+    table.add_column("Rule", no_wrap=True)
+    table.add_column("Message", overflow="fold", ratio=1, min_width=20)
     for finding in findings:
         style = "dim" if finding.suppressed else ""
         table.add_row(
@@ -111,14 +129,16 @@ def _count_line(report: ScanReport) -> Text:
     return Text(line, style="bold")
 
 
-def renderable(report: ScanReport) -> RenderableType:
-    """The whole report as one rich renderable (for a caller with its own Console)."""
+def renderable(report: ScanReport, width: int = FILE_WIDTH) -> RenderableType:
+    """The whole report as one rich renderable (for a caller with its own Console of
+    `width` columns)."""
     parts: list[RenderableType] = [_header(report), Text("")]
     groups = group_by_connector(sorted_findings(report))
     if not groups:
         parts += [Text("No findings."), Text("")]
     for identity, findings in groups:
-        parts += [_group_table(identity, findings), Text("")]
+        layout = _group_table if width >= TABLE_MIN_WIDTH else _group_list
+        parts += [layout(identity, findings), Text("")]
     parts += _coverage_lines(report)
     parts += [Text(f"WARNING: {display(w)}", style="yellow") for w in sorted(report.result.warnings)]
     parts.append(_count_line(report))
@@ -141,7 +161,7 @@ def render(report: ScanReport, *, color: bool = False, width: int = FILE_WIDTH) 
         markup=False,
         soft_wrap=False,
     )
-    console.print(renderable(report))
+    console.print(renderable(report, width))
     text = buffer.getvalue()
     # Rich pads every line to the full width; trailing blanks only make diffs noisy.
     return text if color else "\n".join(line.rstrip() for line in text.split("\n"))
