@@ -134,28 +134,37 @@ class MailRow(NamedTuple):
     spam: bool
 
 
+def _text(value: Any) -> str | None:
+    """A cell as text; "", {} and [] (hunting's empty dynamic cells) are None."""
+    if value.__class__ is str:
+        return value or None
+    if not value or isinstance(value, (dict, list)):
+        return None
+    return str(value)
+
+
 def _get(rec: dict[str, Any], *keys: str) -> str | None:
-    """The first present value among `keys` as text; "", {} and [] (hunting's empty cells)
-    count as absent."""
+    """The first present value among `keys` as text."""
     for key in keys:
-        value = rec.get(key)
-        if value:
-            return value if isinstance(value, str) else (str(value) if not isinstance(value, (dict, list)) else None)
+        value = _text(rec.get(key))
+        if value is not None:
+            return value
     return None
 
 
 def message_trace_row(rec: dict[str, Any]) -> MailRow:
     """Get-MessageTraceV2 (PascalCase) or Graph messageTraces (camelCase) record -> MailRow."""
-    received = _get(rec, "Received", "receivedDateTime")
+    get = rec.get  # a million rows: the PascalCase spelling is looked up first, inline
+    received = _text(get("Received") or get("receivedDateTime"))
     if received is None:
         raise MailRowError("missing Received")
-    status = _get(rec, "Status", "status")
+    status = _text(get("Status") or get("status"))
     return MailRow(
         parse_export_time(received),
-        _get(rec, "SenderAddress", "senderAddress"),
+        _text(get("SenderAddress") or get("senderAddress")),
         None,
-        _get(rec, "RecipientAddress", "recipientAddress"),
-        _get(rec, "FromIP", "fromIP", "fromIp"),
+        _text(get("RecipientAddress") or get("recipientAddress")),
+        _text(get("FromIP") or get("fromIP") or get("fromIp")),
         None,
         None,
         status is not None and status.lower() in _SPAM_STATUSES,
