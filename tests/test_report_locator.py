@@ -134,7 +134,7 @@ def _formatted(draw: Any) -> tuple[str, dict[str, int]]:
     return "".join(formatter.parts), formatter.lines
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(_formatted())
 def test_every_value_is_located_on_the_line_it_starts(case: tuple[str, dict[str, int]]) -> None:
     text, expected = case

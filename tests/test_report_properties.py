@@ -58,7 +58,7 @@ _REPORT = report_validator()
 _RAW_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(_finding(), max_size=6), st.lists(_coverage(), max_size=4), st.lists(_any_text, max_size=2),
        st.text(min_size=1, max_size=20) | _any_text.filter(bool), _any_text)
 def test_any_findings_give_valid_output_in_every_format(findings, coverages, warnings, path, domain) -> None:
