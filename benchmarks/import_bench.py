@@ -135,7 +135,7 @@ def measure_duckdb(kind: str, path: str) -> dict[str, float]:
 
 
 def _child(args: list[str]) -> dict[str, float] | None:
-    done = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True)
+    done = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True, check=False)
     if done.returncode != 0:
         print(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "failed", file=sys.stderr)
         return None

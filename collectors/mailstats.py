@@ -42,8 +42,9 @@ from __future__ import annotations
 import ipaddress
 import re
 import sqlite3
+from collections.abc import Iterable
 from datetime import datetime, timezone
-from typing import Any, Iterable, NamedTuple
+from typing import Any, NamedTuple
 
 from connguard.normalize import NormalizationError, format_time, parse_time
 
@@ -263,8 +264,17 @@ class SeenKeys:
 
 
 class _Bucket:
-    __slots__ = ("outbound", "spam", "mismatch", "with_p2", "non_accepted", "ips", "recipient_domains",
-                 "sender_domains", "guid")
+    __slots__ = (
+        "guid",
+        "ips",
+        "mismatch",
+        "non_accepted",
+        "outbound",
+        "recipient_domains",
+        "sender_domains",
+        "spam",
+        "with_p2",
+    )
 
     def __init__(self, guid: str | None) -> None:
         self.outbound = 0
@@ -363,6 +373,7 @@ class MailStatsAggregator:
             self.earliest = moment
         if self.latest is None or moment > self.latest:
             self.latest = moment
+        via: tuple[str, str | None] | None
         if row.connector:
             via = self._by_connector_name(row.connector)
         else:

@@ -31,7 +31,8 @@ as a single string. Normalisation itself lives in `connguard.normalize`.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from connguard.normalize import (
     NormalizationError,
@@ -232,7 +233,7 @@ def blocked_connector(rec: dict[str, Any]) -> dict[str, Any]:
 
 def is_connector_operation(operation: str | None) -> bool:
     """New-/Set-/Remove-/Enable-/Disable- of any connector (inbound, outbound, blocked)."""
-    return bool(operation) and bool(_CONNECTOR_OPERATION.match(operation.strip()))
+    return operation is not None and bool(_CONNECTOR_OPERATION.match(operation.strip()))
 
 
 def _parameters(value: Any) -> dict[str, str | None]:
@@ -386,7 +387,7 @@ class AdminsBuilder:
         upn = normalize_upn(text(principal.get("userPrincipalName")))
         if upn is None:
             return  # a group or service principal holds the role: no user to judge
-        definition = rec.get("roleDefinition") if isinstance(rec.get("roleDefinition"), dict) else {}
+        definition: dict[str, Any] = rec["roleDefinition"] if isinstance(rec.get("roleDefinition"), dict) else {}
         role_id = text(rec.get("roleDefinitionId")) or text(definition.get("id"))
         role = text(definition.get("displayName")) or ROLE_NAMES.get(role_id or "", role_id)
         entry = self._entry(upn)
@@ -415,20 +416,21 @@ class AdminsBuilder:
         moment = time_or_none(rec.get("createdDateTime"))
         if upn is None or moment is None:
             raise MappingError("missing userPrincipalName / createdDateTime")
-        status = rec.get("status") if isinstance(rec.get("status"), dict) else {}
-        location = rec.get("location") if isinstance(rec.get("location"), dict) else {}
+        status: dict[str, Any] = rec["status"] if isinstance(rec.get("status"), dict) else {}
+        location: dict[str, Any] = rec["location"] if isinstance(rec.get("location"), dict) else {}
         error_code = status.get("errorCode")
-        sign_in = {
+        ip, app = text(rec.get("ipAddress")), text(rec.get("appDisplayName"))
+        sign_in: dict[str, Any] = {
             "time": moment,
-            "ip": text(rec.get("ipAddress")),
+            "ip": ip,
             "country": text(location.get("countryOrRegion")),
-            "app": text(rec.get("appDisplayName")),
+            "app": app,
             "risk_level": text(rec.get("riskLevelDuringSignIn")),
             "risk_state": text(rec.get("riskState")),
             "risk_event_types": sorted(strings(rec.get("riskEventTypes_v2") or rec.get("riskEventTypes"))),
             "error_code": int(error_code) if isinstance(error_code, (int, str)) and str(error_code).isdigit() else None,
         }
-        self._sign_ins.setdefault(upn, {})[(moment, sign_in["ip"] or "", sign_in["app"] or "")] = sign_in
+        self._sign_ins.setdefault(upn, {})[(moment, ip or "", app or "")] = sign_in
 
     def facts(self) -> list[dict[str, Any]]:
         """Admin facts sorted by UPN, roles and sign-ins sorted (deterministic output)."""

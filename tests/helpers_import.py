@@ -13,9 +13,10 @@ import csv
 import io
 import json
 import re
+from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 ENCODINGS = ("utf-8", "utf-8-sig", "utf-16")  # utf-16 = UTF-16LE with BOM, as PS 5.1 writes
 AS_OF = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)

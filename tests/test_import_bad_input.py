@@ -8,8 +8,17 @@ from datetime import timedelta
 from pathlib import Path
 
 from helpers_import import (
-    AS_OF, SEARCH_AUDIT_COLUMNS, TRACE_COLUMNS, accepted_domain, audit_data, inbound_connector, ps_csv, ps_json,
-    search_audit_row, trace_row, write,
+    AS_OF,
+    SEARCH_AUDIT_COLUMNS,
+    TRACE_COLUMNS,
+    accepted_domain,
+    audit_data,
+    inbound_connector,
+    ps_csv,
+    ps_json,
+    search_audit_row,
+    trace_row,
+    write,
 )
 from test_import_forms import run_import
 
@@ -24,7 +33,7 @@ def _audit_rows(count: int) -> list[dict[str, object]]:
 def test_unrecognised_file_stops_the_import_and_lists_every_file(tmp_path: Path) -> None:
     good = write(tmp_path / "in" / "audit.csv", ps_csv(_audit_rows(1), SEARCH_AUDIT_COLUMNS))
     bad = write(tmp_path / "in" / "notes.csv", "Name,Favourite colour\r\nAlice,blue\r\n")
-    weird = write(tmp_path / "in" / "thing.json", json.dumps([{"Password": "hunter2", "Foo": 1}]))
+    write(tmp_path / "in" / "thing.json", json.dumps([{"Password": "hunter2", "Foo": 1}]))
     code, err, data = run_import(tmp_path, tmp_path / "in")
     assert code == 2 and data == {}
     assert "Search-UnifiedAuditLog CSV" in err

@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
+from helpers_import import ROGUE, compromised_tenant
 
 from connguard.cli import main
-from helpers_import import ROGUE, compromised_tenant
 
 
 def _import(folder: Path, output: Path) -> str:

@@ -10,13 +10,28 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from helpers_import import (
+    AS_OF,
+    ENCODINGS,
+    EVENT_COLUMNS,
+    PURVIEW_AUDIT_COLUMNS,
+    SEARCH_AUDIT_COLUMNS,
+    TRACE_COLUMNS,
+    accepted_domain,
+    audit_data,
+    event_row,
+    graph_body,
+    inbound_connector,
+    plain_csv,
+    ps_csv,
+    ps_json,
+    search_audit_row,
+    trace_row,
+    us_date,
+    write,
+)
 
 from connguard.cli import main
-from helpers_import import (
-    AS_OF, ENCODINGS, EVENT_COLUMNS, PURVIEW_AUDIT_COLUMNS, SEARCH_AUDIT_COLUMNS, TRACE_COLUMNS, accepted_domain,
-    audit_data, event_row, graph_body, inbound_connector, plain_csv, ps_csv, ps_json, search_audit_row, trace_row,
-    us_date, write,
-)
 
 WHEN = AS_OF - timedelta(hours=2)
 
@@ -250,7 +265,7 @@ def test_alerts_risky_users_roles_and_sign_ins(tmp_path: Path, wrap: str) -> Non
 
 
 def test_admins_without_role_assignments_are_partial(tmp_path: Path) -> None:
-    code, err, data = run_import(tmp_path, write(tmp_path / "in" / "r.json", graph_body([RISKY])))
+    code, _, data = run_import(tmp_path, write(tmp_path / "in" / "r.json", graph_body([RISKY])))
     assert code == 0
     assert data["sources"]["admins"]["status"] == "partial"
     assert "roleAssignments" in data["sources"]["admins"]["reason"]

@@ -5,9 +5,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-
 from connguard.collectors import mailstats, mapping
-from connguard.collectors.mailstats import MailRow, MailStatsAggregator, SeenKeys, parse_export_time
+from connguard.collectors.mailstats import (
+    MailRow,
+    MailStatsAggregator,
+    SeenKeys,
+    parse_export_time,
+)
 
 T0 = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)
 

@@ -6,14 +6,13 @@ import io
 import json
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from connguard.collectors.importers import recognize
 from connguard.collectors.importers.csvstream import CsvRows
 from connguard.collectors.importers.files import sniff_encoding
 from connguard.collectors.importers.jsonstream import JsonRecords, JsonStreamError
 from connguard.collectors.importers.run import HANDLERS
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 _scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),
                      st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12))

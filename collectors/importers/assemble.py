@@ -11,9 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from connguard import snapshot
 from connguard.collectors.importers.ledger import Ledger
 from connguard.collectors.importers.state import ImportState
+
+from connguard import snapshot
 from connguard.errors import InputError
 from connguard.normalize import format_time, parse_time
 

@@ -15,6 +15,7 @@ from typing import Any
 from connguard.collectors import mapping
 from connguard.collectors.importers.state import ImportState
 from connguard.collectors.mailstats import MailRowError, parse_export_time
+
 from connguard.normalize import format_time, parse_time
 
 

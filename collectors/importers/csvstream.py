@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import csv
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator, TextIO
+from typing import TextIO
 
 # AuditData cells can exceed the csv module's 128 KiB default field limit.
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))

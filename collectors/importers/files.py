@@ -11,8 +11,9 @@ from __future__ import annotations
 import codecs
 import hashlib
 import io
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable, TextIO
+from typing import TextIO
 
 from connguard.errors import InputError
 
@@ -48,7 +49,7 @@ def sniff_encoding(head: bytes) -> str:
     """The codec for a file starting with `head` (BOMs are consumed by the codec)."""
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
-    if head.startswith(codecs.BOM_UTF16_LE) or head.startswith(codecs.BOM_UTF16_BE):
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
     if len(head) >= 4 and head[1] == 0 and head[3] == 0 and head[0] != 0:
         return "utf-16-le"

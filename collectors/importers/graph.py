@@ -10,6 +10,7 @@ from typing import Any
 
 from connguard.collectors import mapping
 from connguard.collectors.importers.state import ImportState
+
 from connguard.normalize import parse_time
 
 

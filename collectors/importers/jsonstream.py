@@ -11,7 +11,8 @@ raises `JsonStreamError` with the line.
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator, TextIO
+from collections.abc import Iterator
+from typing import Any, TextIO
 
 from connguard.errors import InputError
 

@@ -7,10 +7,11 @@ connector name) before message trace, so a message present in both keeps the ric
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from connguard.collectors import mailstats, mapping
 from connguard.collectors.importers import audit, exchange, graph, mail
@@ -21,6 +22,7 @@ from connguard.collectors.importers.files import discover, open_text, sha256_fil
 from connguard.collectors.importers.jsonstream import JsonRecords, JsonStreamError
 from connguard.collectors.importers.ledger import FileRecord, Ledger
 from connguard.collectors.importers.state import ImportState
+
 from connguard.errors import InputError
 from connguard.normalize import NormalizationError
 
@@ -56,7 +58,7 @@ class UnrecognisedExportError(InputError):
     """One or more files match no known export; the message lists every file, and
     `files` says what each was recognised as."""
 
-    def __init__(self, message: str, files: list["Recognised"]) -> None:
+    def __init__(self, message: str, files: list[Recognised]) -> None:
         super().__init__(message)
         self.files = files
 
@@ -108,7 +110,7 @@ def recognise(path: Path, name: str) -> Recognised:
             if first in "[{":
                 records = iter(JsonRecords(stream))
                 try:
-                    where, record = next(records)
+                    _, record = next(records)
                 except StopIteration:
                     return Recognised(path, name, None, "empty", encoding, "JSON with no records")
                 except JsonStreamError as exc:

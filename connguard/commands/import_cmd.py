@@ -14,7 +14,11 @@ import click
 
 from connguard import snapshot
 from connguard.collectors.importers.ledger import FileRecord
-from connguard.collectors.importers.run import ImportOutcome, UnrecognisedExportError, import_exports
+from connguard.collectors.importers.run import (
+    ImportOutcome,
+    UnrecognisedExportError,
+    import_exports,
+)
 from connguard.errors import InputError
 from connguard.normalize import NormalizationError, parse_time
 
@@ -38,7 +42,7 @@ def _file_line(record: FileRecord) -> str:
 
 
 def _report(outcome: ImportOutcome, output: str) -> None:
-    echo = lambda text: click.echo(text, err=True)  # noqa: E731
+    echo = lambda text: click.echo(text, err=True)
     records = sorted((r for log in outcome.ledger.sources.values() for r in log.files), key=lambda r: r.name)
     echo("recognised:")
     for record in records:
