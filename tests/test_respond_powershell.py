@@ -88,7 +88,8 @@ def test_literal_round_trips_any_text(value: str) -> None:
     assert shape == "Write-Host <S>"
 
 
-@pytest.mark.parametrize("name", HOSTILE[:-3] + ["Relay\u2019s <b>"])
+# Exchange refuses an empty connector name, so "" is only a literal test case.
+@pytest.mark.parametrize("name", [n for n in HOSTILE if n] + ["Relay\u2019s <b>"])
 def test_hostile_connector_name_changes_no_code(name: str, benign_skeleton: str) -> None:
     script = _script(relay=name, attacker="mal'lory\u2019$(x)@contoso.com")
     values, shape = string_values(lex(script))
@@ -151,7 +152,7 @@ def test_hostile_name_is_one_argument_for_tree_sitter() -> None:
         return sorted(names)
 
     benign = commands(_script())
-    for name in HOSTILE:
+    for name in filter(None, HOSTILE):
         assert commands(_script(relay=name)) == benign, name
 
 

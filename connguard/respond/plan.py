@@ -326,11 +326,11 @@ def build_plan(report: dict[str, Any], snapshot: dict[str, Any], baseline: Basel
     loose = [f for f in active if f["connector"] is None]
     facts = snapshot["facts"]
     contexts: list[_Affected] = []
-    audit_events = timeline_mod.sorted_audit_events(snapshot)
+    index = timeline_mod.FactIndex(snapshot)
     for (identity, guid), findings in by_connector.items():
         record = next((r for r in facts["inbound_connectors"] if r["identity"] == identity), None)
         symptoms = {f["symptom"] for f in findings}
-        tl = timeline_mod.build(snapshot, identity, guid, record, "outbound-spike" in symptoms, audit_events)
+        tl = timeline_mod.build(snapshot, index, identity, guid, record, "outbound-spike" in symptoms)
         blocked = [b for b in facts["blocked_connectors"]
                    if (guid and (b.get("connector_id") or "").lower() == guid.lower())
                    or (b.get("connector_name") or "").lower() in tl.names]

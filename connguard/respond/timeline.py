@@ -9,7 +9,7 @@ take off) and gives the message-trace step its window. Times are the snapshot's 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from statistics import median
@@ -79,17 +79,62 @@ def _lower(value: Any) -> str:
     return value.lower() if isinstance(value, str) else ""
 
 
-def _audit_trail(events: list[dict[str, Any]], names: set[str]) -> tuple[list[dict[str, Any]], set[str]]:
-    """Audit events (sorted by time) for the connector, following renames (`-Name`) forward."""
-    matched: list[dict[str, Any]] = []
-    for event in events:
-        if _lower(event.get("target")) not in names:
-            continue
-        matched.append(event)
-        new_name = (event.get("parameters") or {}).get("Name")
-        if isinstance(new_name, str) and new_name.strip():
-            names.add(new_name.lower())
-    return matched, names
+def _group_by(rows: Iterable[dict[str, Any]], key: Callable[[dict[str, Any]], Iterable[str]]) -> dict[str, list[dict[str, Any]]]:
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        for value in key(row):
+            if value:
+                groups.setdefault(value, []).append(row)
+    return groups
+
+
+def _renamed_to(event: dict[str, Any]) -> str | None:
+    new_name = (event.get("parameters") or {}).get("Name")
+    return new_name.lower() if isinstance(new_name, str) and new_name.strip() else None
+
+
+class FactIndex:
+    """The snapshot's facts indexed once by connector name and GUID (lower case), so that
+    each affected connector's timeline reads only its own rows: a tenant has hundreds of
+    thousands of mail-statistics rows and audit events."""
+
+    def __init__(self, snapshot: dict[str, Any]) -> None:
+        facts = snapshot["facts"]
+        self.audit_by_target = _group_by(facts["audit_events"], lambda e: [_lower(e.get("target"))])
+        self.stats_by_name = _group_by(facts["mail_stats"], lambda r: [_lower(r.get("connector"))])
+        self.stats_by_guid = _group_by(facts["mail_stats"], lambda r: [_lower(r.get("connector_guid"))])
+        self.alerts_by_name = _group_by(facts["alerts"], lambda a: {n.lower() for n in a.get("connector_names") or []})
+        self.blocked: list[dict[str, Any]] = facts["blocked_connectors"]
+        self.admins: dict[str, dict[str, Any]] = {a["upn"]: a for a in facts["admins"]}
+
+    def audit_trail(self, names: set[str]) -> tuple[list[dict[str, Any]], set[str]]:
+        """Audit events for the connector in time order, following renames (`-Name`) forward."""
+        reachable, pending = set(names), list(names)
+        while pending:  # every name a chain of renames can lead to
+            for event in self.audit_by_target.get(pending.pop(), []):
+                new_name = _renamed_to(event)
+                if new_name and new_name not in reachable:
+                    reachable.add(new_name)
+                    pending.append(new_name)
+        candidates = sorted((e for n in reachable for e in self.audit_by_target.get(n, [])),
+                            key=lambda e: (e["time"], e["id"]))
+        matched: list[dict[str, Any]] = []
+        names = set(names)
+        for event in candidates:  # in time order: a name only counts from its rename on
+            if _lower(event.get("target")) not in names:
+                continue
+            matched.append(event)
+            new_name = _renamed_to(event)
+            if new_name:
+                names.add(new_name)
+        return matched, names
+
+    def stats(self, names: set[str], guid: str | None) -> list[dict[str, Any]]:
+        """Mail-statistics rows of the connector (by GUID or any of its names), each once."""
+        rows = {id(r): r for n in names for r in self.stats_by_name.get(n, [])}
+        if guid:
+            rows.update((id(r), r) for r in self.stats_by_guid.get(guid.lower(), []))
+        return list(rows.values())
 
 
 def _audit_kind(operation: str) -> str:
@@ -120,16 +165,12 @@ def _hours(start: datetime, end: datetime) -> list[datetime]:
     return hours
 
 
-def hourly_series(stats: Iterable[dict[str, Any]], names: set[str], guid: str | None,
-                  window_start: str, collected_at: str) -> tuple[HourPoint, ...]:
-    """Every hour of the window with the connector's outbound and spam totals (0 when quiet)."""
+def hourly_series(rows: Iterable[dict[str, Any]], window_start: str, collected_at: str) -> tuple[HourPoint, ...]:
+    """Every hour of the window with the rows' outbound and spam totals (0 when quiet)."""
     outbound: dict[str, int] = {}
     spam: dict[str, int] = {}
-    for row in stats:
-        by_guid = guid and _lower(row.get("connector_guid")) == guid.lower()
-        if not by_guid and _lower(row.get("connector")) not in names:
-            continue
-        hour = format_time(floor_hour(parse_time(row["hour"])))
+    for row in rows:
+        hour = row["hour"] if row["hour"].endswith(":00:00Z") else format_time(floor_hour(parse_time(row["hour"])))
         outbound[hour] = outbound.get(hour, 0) + row["outbound"]
         if row.get("spam") is not None:
             spam[hour] = spam.get(hour, 0) + row["spam"]
@@ -184,61 +225,51 @@ def _host(text: str) -> str | None:
     return str(network.network_address) if network.num_addresses == 1 else None
 
 
-def _sender_ips(stats: Iterable[dict[str, Any]], names: set[str], since: str, record: dict[str, Any] | None) -> tuple[str, ...]:
+def _sender_ips(rows: Iterable[dict[str, Any]], since: str, record: dict[str, Any] | None) -> tuple[str, ...]:
     """Addresses that sent through the connector since `since`; else its configured single
     addresses (message trace's FromIP takes one address, not a range)."""
     seen: set[str] = set()
-    for row in stats:
-        if _lower(row.get("connector")) in names and row["hour"] >= since:
+    for row in rows:
+        if row["hour"] >= since:
             seen.update(filter(None, (_host(ip) for ip in row.get("sender_ips") or [] if ip)))
     if not seen and record is not None:
         seen.update(filter(None, (_host(cidr) for cidr in record.get("sender_ip_addresses") or [])))
     return tuple(sorted(seen, key=lambda a: (ipaddress.ip_address(a).version, ipaddress.ip_address(a))))
 
 
-def sorted_audit_events(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
-    """The snapshot's audit events in time order (sorted once, shared by every connector)."""
-    return sorted(snapshot["facts"]["audit_events"], key=lambda e: (e["time"], e["id"]))
-
-
-def build(snapshot: dict[str, Any], identity: str, guid: str | None, record: dict[str, Any] | None,
-          flagged_spike: bool, audit_events: list[dict[str, Any]] | None = None) -> ConnectorTimeline:
-    """The timeline of one connector (`record` is its inbound_connectors entry, if it still
-    exists; `audit_events` the snapshot's, sorted, when the caller already has them)."""
-    if audit_events is None:
-        audit_events = sorted_audit_events(snapshot)
-    facts = snapshot["facts"]
+def build(snapshot: dict[str, Any], index: FactIndex, identity: str, guid: str | None,
+          record: dict[str, Any] | None, flagged_spike: bool) -> ConnectorTimeline:
+    """The timeline of one connector (`record` is its inbound_connectors entry, if it still exists)."""
     collected_at = snapshot["collected_at"]
     names = {identity.lower()}
     if record is not None:
         names.update(n.lower() for n in (record.get("identity"), record.get("name")) if n)
-    trail, names = _audit_trail(audit_events, names)
+    trail, names = index.audit_trail(names)
     events = [_audit_event(e) for e in trail]
     if record is not None and record.get("when_created") and not any(e.kind == "created" for e in events):
         events.append(Event(time=record["when_created"], kind="created",
                             summary="Connector created (WhenCreated; no audit record in the window)"))
     actors = sorted({e["actor"] for e in trail if e.get("actor") and e.get("succeeded") is not False})
-    for alert in facts["alerts"]:
-        if names & {n.lower() for n in alert.get("connector_names") or []}:
-            events.append(Event(time=alert["created"], kind="alert",
-                                summary=f"Alert: {alert['title']}" + (f" ({alert['severity']})" if alert.get("severity") else ""),
-                                details={k: alert[k] for k in ("id", "status", "ip_addresses", "domains", "url") if alert.get(k)}))
-    for blocked in facts["blocked_connectors"]:
+    alerts = {id(a): a for n in names for a in index.alerts_by_name.get(n, [])}
+    for alert in alerts.values():
+        events.append(Event(time=alert["created"], kind="alert",
+                            summary=f"Alert: {alert['title']}" + (f" ({alert['severity']})" if alert.get("severity") else ""),
+                            details={k: alert[k] for k in ("id", "status", "ip_addresses", "domains", "url") if alert.get(k)}))
+    for blocked in index.blocked:
         by_guid = guid and _lower(blocked.get("connector_id")) == guid.lower()
         if by_guid or _lower(blocked.get("connector_name")) in names:
             events.append(Event(time=blocked.get("blocked_at"), kind="blocked",
                                 summary="Blocked: added to Restricted entities",
                                 details={k: blocked[k] for k in ("reason", "connector_id") if blocked.get(k)}))
-    for admin in facts["admins"]:
-        if admin["upn"] not in actors:
-            continue
+    for admin in (index.admins[a] for a in actors if a in index.admins):
         for sign_in in admin.get("sign_ins") or []:
             level = _lower(sign_in.get("risk_level"))
             if level in RISKY_LEVELS or sign_in.get("risk_event_types"):
                 events.append(Event(time=sign_in["time"], kind="risky-sign-in", actor=admin["upn"],
                                     summary=f"Risky sign-in by {admin['upn']} (risk {level or 'flagged'})",
                                     details={k: sign_in[k] for k in ("ip", "country", "app", "risk_event_types") if sign_in.get(k)}))
-    series = hourly_series(facts["mail_stats"], names, guid, snapshot["window"]["start"], collected_at)
+    rows = index.stats(names, guid)
+    series = hourly_series(rows, snapshot["window"]["start"], collected_at)
     spike_start, peak = find_spike(series, collected_at, flagged_spike)
     if spike_start is not None:
         events.append(Event(time=spike_start, kind="spike-start",
@@ -251,5 +282,5 @@ def build(snapshot: dict[str, Any], identity: str, guid: str | None, record: dic
         events=tuple(sorted(events, key=Event.sort_key)), series=series,
         spike_start=spike_start, peak=peak, spam_share=spam_share(series, trace_start),
         trace_start=trace_start, trace_end=trace_end,
-        sender_ips=_sender_ips(facts["mail_stats"], names, trace_start, record), actors=tuple(actors),
+        sender_ips=_sender_ips(rows, trace_start, record), actors=tuple(actors),
     )
