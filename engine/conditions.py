@@ -33,6 +33,7 @@ class Scope(Protocol):
 
     now: float
     params: dict[str, Any]
+    prepared: dict[Any, Any]
 
     def search(self, compiled: Expr) -> Any: ...
 
@@ -198,7 +199,14 @@ class Leaf:
             raw = scope.params[self.param] if self.param is not None else scope.search(self.value_key)  # type: ignore[arg-type]
             if self.value_key is not None and raw is None:
                 return False  # nothing to compare with (e.g. a median of no data)
-            operand = prepare(raw)
+            # Candidates usually share the operand object (a param, org.approved_admins):
+            # prepare it once per rule. The raw object is kept so its id stays unique.
+            cached = scope.prepared.get((id(self), id(raw)))
+            if cached is not None and cached[0] is raw:
+                operand = cached[1]
+            else:
+                operand = prepare(raw)
+                scope.prepared[(id(self), id(raw))] = (raw, operand)
         if self.op in ("older-than", "newer-than"):
             stamp = epoch(key) if isinstance(key, str) else None
             if stamp is None:
@@ -230,6 +238,15 @@ class Not:
 
     def test(self, scope: Scope) -> bool:
         return not self.part.test(scope)
+
+
+def expressions(condition: Condition) -> list[Expr]:
+    """Every expression a condition evaluates (keys and value_keys), for dependency analysis."""
+    if isinstance(condition, Leaf):
+        return [condition.key] + ([condition.value_key] if condition.value_key is not None else [])
+    if isinstance(condition, Not):
+        return expressions(condition.part)
+    return [e for part in condition.parts for e in expressions(part)]  # type: ignore[attr-defined]
 
 
 def compile_condition(tree: Any, path: Path, problems: Problems, params: dict[str, Any]) -> Condition | None:

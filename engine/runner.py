@@ -19,7 +19,7 @@ from connguard.engine.fastpath import Expr
 
 from connguard.config import Config, SuppressionRule
 from connguard.engine.functions import options
-from connguard.engine.loader import CompiledRule, Join, param_type_ok
+from connguard.engine.loader import CompiledRule, Join, Step, param_type_ok
 from connguard.engine.model import (
     SEVERITY_RANK,
     ConnectorRef,
@@ -76,13 +76,16 @@ def _with(rule: Rule, *, enabled: bool, overrides: dict[str, Any]) -> Rule:
 class _Scope:
     """One candidate's context plus what conditions need (time, params, functions)."""
 
-    __slots__ = ("context", "now", "params", "opts")
+    __slots__ = ("context", "now", "params", "functions", "prepared")
 
-    def __init__(self, context: dict[str, Any], now: float, params: dict[str, Any], opts: jmespath.Options) -> None:
-        self.context, self.now, self.params, self.opts = context, now, params, opts
+    def __init__(self, context: dict[str, Any], now: float, params: dict[str, Any], functions: Any,
+                 prepared: dict[Any, Any]) -> None:
+        self.context, self.now, self.params, self.functions = context, now, params, functions
+        # Operands prepared from run-time values, shared by a rule's candidates (see Leaf.test).
+        self.prepared = prepared
 
     def search(self, compiled: Expr) -> Any:
-        return compiled.search(self.context, options=self.opts)
+        return compiled.run(self.context, self.functions)
 
 
 def _index_key(value: Any) -> Any:
@@ -234,26 +237,37 @@ def _run(rule: Rule, scan: _Scan) -> list[Finding]:
     logic: CompiledRule = rule.logic
     params = rule.param_values()
     opts = options(scan.collected_at, params)
+    functions = opts.custom_functions
+    prepared: dict[Any, Any] = {}
     results = []
     for candidate in scan.candidates(logic.select, params, opts):
         context = dict(scan.root)
         context[logic.as_name] = candidate
-        scope = _Scope(context, scan.now, params, opts)
-        for join in logic.joins:
-            index = scan.index(join, params, opts)
-            wanted = scope.search(join.equals)
-            matches: list[Any] = []
-            for k in wanted if isinstance(wanted, list) else [wanted]:
-                hk = _index_key(k)
-                if hk is not None:
-                    matches.extend(index.get(hk, ()))
-            context[join.name] = (matches[0] if matches else None) if join.first else matches
-        for name, expr in logic.lets:
-            context[name] = scope.search(expr)
+        scope = _Scope(context, scan.now, params, functions, prepared)
+        _steps(logic.before_where, scope, scan, params, opts)
         if logic.where is not None and not logic.where.test(scope):
             continue
+        _steps(logic.after_where, scope, scan, params, opts)
         results.append(_finding(rule, logic, scope, candidate, scan))
     return results
+
+
+def _steps(steps: tuple[Step, ...], scope: _Scope, scan: _Scan, params: dict[str, Any],
+           opts: jmespath.Options) -> None:
+    """Bind joins (hash lookups, case-insensitive; list keys concatenate) and lets, in order."""
+    context = scope.context
+    for step in steps:
+        if not isinstance(step, Join):
+            context[step[0]] = step[1].run(context, scope.functions)
+            continue
+        index = scan.index(step, params, opts)
+        wanted = step.equals.run(context, scope.functions)
+        matches: list[Any] = []
+        for k in wanted if isinstance(wanted, list) else [wanted]:
+            hk = _index_key(k)
+            if hk is not None:
+                matches.extend(index.get(hk, ()))
+        context[step.name] = (matches[0] if matches else None) if step.first else matches
 
 
 def _finding(rule: Rule, logic: CompiledRule, scope: _Scope, candidate: Any, scan: _Scan) -> Finding:

@@ -64,12 +64,14 @@ class ReferenceMode:
     """Temporarily route every Expr through jmespath's interpreter."""
 
     def __enter__(self) -> None:
-        self.saved = Expr.search
+        self.saved = Expr.search, Expr.run
         Expr.search = lambda self, value, options=None: jmespath.compile(self.expression).search(  # type: ignore
             value, options=options)
+        Expr.run = lambda self, value, functions: jmespath.compile(self.expression).search(  # type: ignore
+            value, options=jmespath.Options(custom_functions=functions))
 
     def __exit__(self, *exc: Any) -> None:
-        Expr.search = self.saved  # type: ignore[method-assign]
+        Expr.search, Expr.run = self.saved  # type: ignore[method-assign]
 
 
 _EXERCISE: dict[str, Any] = {}
@@ -94,16 +96,67 @@ def test_whole_scans_match_the_reference(tmp_path_factory: Any, data: dict[str, 
         assert fast == reference
 
 
-ORIGINAL_SEARCH = Expr.search
+ORIGINAL = (Expr.search, Expr.run)
 
 
 def test_reference_mode_really_switches() -> None:
     with ReferenceMode():
-        assert Expr.search is not ORIGINAL_SEARCH
-    assert Expr.search is ORIGINAL_SEARCH
+        assert Expr.search is not ORIGINAL[0] and Expr.run is not ORIGINAL[1]
+    assert (Expr.search, Expr.run) == ORIGINAL
 
 
 @pytest.mark.parametrize("text", ["a[?b == `1`]", "a.b"])
 def test_expr_keeps_the_parsed_interface(text: str) -> None:
     expr = fast_compile(text)
     assert expr.expression == text and expr.parsed == jmespath.compile(text).parsed
+
+
+def eager(pack: Any) -> Any:
+    """The same pack with every join and let computed before `where` (no staging)."""
+    from dataclasses import replace
+
+    from connguard.engine.model import RulePack
+    rules = tuple(replace(r, logic=replace(r.logic, before_where=r.logic.before_where + r.logic.after_where,
+                                           after_where=())) for r in pack.rules)
+    return RulePack(rules=rules, dirs=pack.dirs)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                  HealthCheck.function_scoped_fixture])
+@given(data=snapshots(), config=CONFIGS)
+def test_staged_evaluation_equals_eager_evaluation(tmp_path_factory: Any, data: dict[str, Any],
+                                                   config: Config) -> None:
+    for pack in (_shipped(), exercise_pack(tmp_path_factory)):
+        assert evaluate(data, pack, config) == evaluate(data, eager(pack), config)
+
+
+@pytest.mark.parametrize("text, names", [
+    ("events[?actor == 'x'].target", {"events"}),
+    ("event.actor", {"event"}),
+    ("a && !b.c || length(d)", {"a", "b", "d"}),
+    ("sort_by(x, &y)[0].z", {"x"}),
+    ("{k: a, l: [b, `1`]}", {"a", "b"}),
+    ("length(@)", None),
+])
+def test_root_names(text: str, names: set[str] | None) -> None:
+    from connguard.engine.fastpath import root_names
+    assert root_names(jmespath.compile(text).parsed) == names
+
+
+def test_where_needs_only_its_own_dependencies(tmp_path: Any) -> None:
+    write_rule(tmp_path, "T-0001", """\
+        requires: [audit_events, admins]
+        select: facts.audit_events
+        as: event
+        join:
+          who: {from: facts.admins, on: upn, equals: event.actor, first: true}
+        let:
+          risky: "who.risk_level == 'high'"
+          label: "event.target || 'unknown'"
+        where: {key: risky, op: eq, value: true}
+        message: "{label}"
+        fingerprint: [event.id]
+        """)
+    logic = load_rules([tmp_path]).rules[0].logic
+    assert [getattr(s, "name", None) or s[0] for s in logic.before_where] == ["who", "risky"]
+    assert [s[0] for s in logic.after_where] == ["label"]

@@ -18,6 +18,7 @@ class Scope:
     def __init__(self, context: dict[str, Any], params: dict[str, Any]) -> None:
         self.context, self.params, self.now = context, params, NOW.timestamp()
         self.opts = options(NOW, params)
+        self.prepared: dict[Any, Any] = {}
 
     def search(self, compiled: Any) -> Any:
         return compiled.search(self.context, options=self.opts)
