@@ -15,8 +15,9 @@ from __future__ import annotations
 import argparse
 import time
 import tracemalloc
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from typing import Any
 
 from connguard import snapshot
 from connguard.respond import html_report, markdown, powershell, timeline_json

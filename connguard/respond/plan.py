@@ -326,11 +326,11 @@ def build_plan(report: dict[str, Any], snapshot: dict[str, Any], baseline: Basel
     loose = [f for f in active if f["connector"] is None]
     facts = snapshot["facts"]
     contexts: list[_Affected] = []
-    index = timeline_mod.FactIndex(snapshot)
+    facts_index = timeline_mod.FactIndex(snapshot)
     for (identity, guid), findings in by_connector.items():
         record = next((r for r in facts["inbound_connectors"] if r["identity"] == identity), None)
         symptoms = {f["symptom"] for f in findings}
-        tl = timeline_mod.build(snapshot, index, identity, guid, record, "outbound-spike" in symptoms)
+        tl = timeline_mod.build(snapshot, facts_index, identity, guid, record, "outbound-spike" in symptoms)
         blocked = [b for b in facts["blocked_connectors"]
                    if (guid and (b.get("connector_id") or "").lower() == guid.lower())
                    or (b.get("connector_name") or "").lower() in tl.names]
@@ -361,8 +361,8 @@ def build_plan(report: dict[str, Any], snapshot: dict[str, Any], baseline: Basel
         c.accounts = sorted(accounts)
     plans = []
     secured: set[str] = set()  # an account is secured once, under the first connector it touched
-    for index, c in enumerate(contexts, start=1):
-        c.index = index
+    for number, c in enumerate(contexts, start=1):
+        c.index = number
         steps = [_contain(c), _revert(c, baseline)]
         steps += [_secure(c, upn) for upn in c.accounts if upn not in secured]
         secured.update(c.accounts)
