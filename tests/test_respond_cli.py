@@ -60,6 +60,7 @@ def test_demo_script_is_a_dry_run_unless_applied(demo: Path) -> None:
 def test_demo_timeline_json_lists_the_events_in_time_order(demo: Path) -> None:
     data = json.loads((demo / "timeline.json").read_text("utf-8"))
     assert data["schema_version"] == "1.0" and data["tenant"]["domain"] == "contoso.com"
+    assert data["snapshot"]["path"] == "connguard:demo/snapshot.json"  # as the report cites it, not a local path
     times = [e["time"] for e in data["events"]]
     assert times == sorted(times)
     kinds = [e["kind"] for e in data["events"]]

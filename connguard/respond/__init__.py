@@ -32,7 +32,7 @@ class Result:
 def render_all(inputs: Inputs) -> tuple[Plan, dict[str, bytes]]:
     """The plan and the four files' bytes."""
     loaded = inputs.snapshot
-    meta = {"path": loaded.path, "sha256": loaded.sha256, "collected_at": loaded.data["collected_at"],
+    meta = {"path": inputs.snapshot_path, "sha256": loaded.sha256, "collected_at": loaded.data["collected_at"],
             "window": loaded.data["window"]}
     plan, timelines = build_plan(inputs.report, loaded.data, inputs.baseline, meta)
     tool = {"name": "connguard", "version": _version()}

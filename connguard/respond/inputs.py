@@ -37,6 +37,7 @@ class Inputs:
     report: dict[str, Any]
     report_path: str
     snapshot: snapshot_mod.LoadedSnapshot
+    snapshot_path: str  # as the user (or the report) gave it
     baseline: Baseline | None
     warnings: tuple[str, ...] = ()
 
@@ -94,10 +95,12 @@ def _tenant_keys(tenant: Any) -> set[str]:
     return set()
 
 
-def resolve_snapshot_path(report: dict[str, Any], report_path: str, given: str | None) -> Path:
-    """--snapshot, else the path the report records (relative to the report's folder)."""
+def resolve_snapshot_path(report: dict[str, Any], report_path: str, given: str | None) -> tuple[Path, str]:
+    """(file to read, path to cite): --snapshot as given, else the path the report records
+    (found relative to the report's folder if need be, cited as recorded, so outputs hold
+    no machine-specific absolute path of connguard's own)."""
     if given:
-        return Path(given)
+        return Path(given), given
     recorded = report["snapshot"].get("path")
     if not isinstance(recorded, str) or not recorded:
         raise MismatchError(f"{report_path}: $.snapshot.path: not recorded; pass --snapshot")
@@ -110,7 +113,7 @@ def resolve_snapshot_path(report: dict[str, Any], report_path: str, given: str |
         candidate = Path(report_path).parent / recorded
     if not candidate.exists():
         raise MismatchError(f"{report_path}: $.snapshot.path: {recorded!r} not found; pass --snapshot")
-    return candidate
+    return candidate, recorded
 
 
 def known_connector_names(snapshot: dict[str, Any]) -> tuple[set[str], set[str]]:
@@ -175,8 +178,9 @@ def load_inputs(report_path: str, snapshot_path: str | None, baseline_path: str 
     from connguard.respond.baseline import load as load_baseline
 
     report = load_report(report_path)
-    loaded = snapshot_mod.load(resolve_snapshot_path(report, report_path, snapshot_path))
+    path, cited = resolve_snapshot_path(report, report_path, snapshot_path)
+    loaded = snapshot_mod.load(path)
     baseline = load_baseline(baseline_path) if baseline_path else None
     warnings = check_consistency(report, report_path, loaded, baseline)
-    return Inputs(report=report, report_path=report_path, snapshot=loaded, baseline=baseline,
+    return Inputs(report=report, report_path=report_path, snapshot=loaded, snapshot_path=cited, baseline=baseline,
                   warnings=tuple(warnings))
