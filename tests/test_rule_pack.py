@@ -149,3 +149,13 @@ def test_rules_catalogue_documents_rule_and_params(rule: Rule) -> None:
         row = next((line for line in section.splitlines() if line.startswith(f"| `{name}` |")), None)
         assert row is not None, f"{rule.id}: docs/rules.md does not explain param {name}"
         assert _mentions(row, param.default), f"{rule.id}: docs/rules.md gives another default for {name}"
+
+
+def test_example_config_loads_against_the_shipped_pack() -> None:
+    from connguard.engine import configure
+
+    config = load_config(ROOT / "examples" / "config.yaml")
+    pack = configure(load_rules([RULES]), config)
+    by_id = {r.id: r for r in pack.rules}
+    assert by_id["CG-0004"].param_values()["spike_ratio"] == 15
+    assert not by_id["CG-0008"].enabled
