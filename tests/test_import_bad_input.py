@@ -109,6 +109,15 @@ def test_empty_files_header_only_csv_and_empty_json(tmp_path: Path) -> None:
     assert empty.exists() and header.exists() and no_records.exists() and blank.exists()
 
 
+def test_a_snapshot_in_the_evidence_folder_is_skipped(tmp_path: Path) -> None:
+    write(tmp_path / "in" / "d.json", ps_json([accepted_domain("contoso.com")]))
+    code, _, first = run_import(tmp_path, tmp_path / "in")
+    (tmp_path / "in" / "snapshot.json").write_text(json.dumps(first), "utf-8")
+    code, err, again = run_import(tmp_path, tmp_path / "in")
+    assert code == 0 and again == first
+    assert "snapshot.json: skipped (a connguard snapshot, not an export)" in err
+
+
 def test_only_empty_files_cannot_make_a_snapshot(tmp_path: Path) -> None:
     code, err, data = run_import(tmp_path, write(tmp_path / "in" / "empty.json", ""))
     assert code == 2 and data == {}

@@ -70,7 +70,7 @@ class Recognised:
     path: Path
     name: str
     kind: kinds.Kind | None
-    container: str  # csv | json | empty | unknown
+    container: str  # csv | json | unknown, or empty for a file that is skipped
     encoding: str
     detail: str = ""
 
@@ -115,6 +115,9 @@ def recognise(path: Path, name: str) -> Recognised:
                     return Recognised(path, name, None, "empty", encoding, "JSON with no records")
                 except JsonStreamError as exc:
                     return Recognised(path, name, None, "unknown", encoding, f"line {exc.line}: {exc}")
+                if isinstance(record, dict) and "schema_version" in record and "facts" in record:
+                    # An earlier import's output left in the evidence folder.
+                    return Recognised(path, name, None, "empty", encoding, "a connguard snapshot, not an export")
                 kind = kinds.from_record(record)
                 detail = "" if kind else f"JSON record with {kinds.describe_keys(record)}"
                 return Recognised(path, name, kind, "json", encoding, detail)
