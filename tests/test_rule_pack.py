@@ -77,7 +77,8 @@ def test_description_states_every_param_and_default(rule: Rule) -> None:
 def _suite(rule_id: str) -> list[dict[str, Any]]:
     path = TESTS / f"{rule_id}.yaml"
     data, _ = load_yaml(path.read_text(encoding="utf-8"), str(path))
-    return data["cases"]
+    cases: list[dict[str, Any]] = data["cases"]
+    return cases
 
 
 @pytest.mark.parametrize("rule", own_rules(), ids=lambda r: r.id)
@@ -130,7 +131,9 @@ def test_demo_and_base_are_what_the_generator_writes() -> None:
 
 def test_snapshot_format_example_is_a_valid_snapshot_with_the_coverage_it_describes() -> None:
     text = (ROOT / "docs" / "snapshot-format.md").read_text(encoding="utf-8")
-    example = json.loads(re.search(r"```json\n(.*?)```", text, re.S).group(1))
+    block = re.search(r"```json\n(.*?)```", text, re.DOTALL)
+    assert block is not None, "docs/snapshot-format.md lost its example"
+    example = json.loads(block.group(1))
     snapshot.validate(example, origin="docs/snapshot-format.md")
     result = evaluate(example, load_rules([RULES]), load_config(TESTS / "base-config.yaml"))
     skipped = {c.rule_id for c in result.coverage if c.status == "not_evaluated" and OWN.match(c.rule_id)}
