@@ -142,8 +142,8 @@ def test_chromium_renders_the_report_with_its_charts(tmp_path: Path) -> None:
     page = tmp_path / "report.html"
     page.write_text(_html(relay=HOSTILE), encoding="utf-8")
     shot = tmp_path / "report.png"
-    _browser(binary, tmp_path / "profile", f"--screenshot={shot}", "--window-size=1280,2000", page.as_uri())
-    dom = _browser(binary, tmp_path / "profile2", "--dump-dom", page.as_uri()).stdout.decode("utf-8")
+    dom = _browser(binary, tmp_path / "profile", f"--screenshot={shot}", "--dump-dom", "--window-size=1280,2000",
+                   page.as_uri()).stdout.decode("utf-8")
 
     # The DOM the browser built: two charts with real path data, and the hostile name as text only.
     assert len(re.findall(r'<svg class="chart"', dom)) == 2
