@@ -158,3 +158,21 @@ def test_a_connector_removed_before_the_snapshot_is_confirmed_gone_and_recreated
     recreate = next(s for s in onprem.steps if s.phase == "revert").commands[0]
     assert recreate.cmdlet == "New-InboundConnector" and dict(recreate.args)["Name"] == "Inbound from on-prem"
     assert "removed" in [e.kind for e in timelines["Inbound from on-prem"].events]
+
+
+def test_a_finding_about_no_connector_and_no_involved_account_is_listed_for_review() -> None:
+    report = make_report()
+    report["findings"].append({**report["findings"][-1], "rule_id": "CG-0013", "fingerprint": "CG-0013:other",
+                               "evidence": {"account": "someone-else@contoso.com"}})
+    plan, _ = build_plan(report, make_snapshot(), None)
+    assert [f["fingerprint"] for f in plan.other_findings] == ["CG-0013:other"]
+    assert all("someone-else@contoso.com" not in c.accounts for c in plan.connectors)
+
+
+def test_a_baseline_without_an_inbound_section_does_not_make_every_connector_unknown() -> None:
+    report = make_report()
+    report["findings"] = [f for f in report["findings"] if f["symptom"] != "unapproved-connector"]
+    baseline = make_baseline()
+    del baseline["inbound_connectors"]
+    plan, _ = build_plan(report, make_snapshot(), _baseline(baseline))
+    assert not any(c.remove for c in plan.connectors)
