@@ -19,7 +19,7 @@ _EXPORTS = {
     "configure": "connguard.engine.runner",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = ["RuleLoadError", "configure", "evaluate", "load_rules", "shipped_rules_dir"]
 
 
 def __getattr__(name: str) -> Any:

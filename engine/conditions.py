@@ -10,15 +10,21 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
-from typing import Any, Callable, Protocol
-
-from connguard.engine.fastpath import Expr
+from typing import Any, Protocol
 
 from connguard.engine.expr import Path, Problems, compile_expr
-from connguard.engine.functions import as_cidr_tuple, epoch, lies_within, parse_cidr_list
+from connguard.engine.fastpath import Expr
+from connguard.engine.functions import (
+    as_cidr_tuple,
+    epoch,
+    lies_within,
+    parse_cidr_list,
+)
+
 from connguard.normalize import NormalizationError, parse_duration
 
 OPS: tuple[str, ...] = (
@@ -309,5 +315,5 @@ def _compile_leaf(tree: dict[str, Any], path: Path, problems: Problems, params: 
             value_key = compile_expr(tree["value_key"], path + ("value_key",), problems, params)
     if len(problems.items) != before or key is None:
         return None
-    return Leaf(key=key, op=op, literal=literal, has_literal=has_literal,
+    return Leaf(key=key, op=str(op), literal=literal, has_literal=has_literal,
                 param=tree.get("param"), value_key=value_key)

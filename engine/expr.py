@@ -7,14 +7,15 @@ one scan that mattered. Walking the parsed tree at load time turns both into loa
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 import jmespath
-from jmespath import exceptions as jexc
-from jmespath import functions as jfunctions
 from connguard.engine.fastpath import Expr
 from connguard.engine.functions import NAMES
+from jmespath import exceptions as jexc
+from jmespath import functions as jfunctions
 
 BUILTINS: frozenset[str] = frozenset(jfunctions.Functions.FUNCTION_TABLE)
 Path = tuple[Any, ...]

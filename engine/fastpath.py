@@ -14,13 +14,14 @@ argument type checks, exactly as in the reference.
 from __future__ import annotations
 
 import operator
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import jmespath
 from jmespath import functions as jfunctions
 from jmespath.functions import REVERSE_TYPES_MAP
 from jmespath.parser import ParsedResult
-from jmespath.visitor import _equals, _is_comparable, _is_actual_number
+from jmespath.visitor import _equals, _is_actual_number, _is_comparable
 
 Fn = Callable[[Any, jfunctions.Functions], Any]
 _DEFAULT_FUNCTIONS = jfunctions.Functions()
@@ -93,7 +94,7 @@ def _chain(parts: list[Fn]) -> Fn:
     return run
 
 
-def _compile(node: dict[str, Any]) -> Fn:  # noqa: C901 - one branch per AST node type
+def _compile(node: dict[str, Any]) -> Fn:
     kind = node["type"]
     children = node.get("children", [])
     if kind == "field":
@@ -301,7 +302,7 @@ def _projection(kind: str, children: list[dict[str, Any]]) -> Fn:
 class Expr:
     """A compiled expression with ParsedResult's interface (`expression`, `parsed`, `search`)."""
 
-    __slots__ = ("expression", "parsed", "_run")
+    __slots__ = ("_run", "expression", "parsed")
 
     def __init__(self, parsed: ParsedResult) -> None:
         self.expression: str = parsed.expression
@@ -320,6 +321,6 @@ class Expr:
         return f"Expr({self.expression!r})"
 
 
-def compile(text: str) -> Expr:  # noqa: A001 - mirrors jmespath.compile
+def compile(text: str) -> Expr:
     """Parse with jmespath (its syntax errors) and compile to closures."""
     return Expr(jmespath.compile(text))

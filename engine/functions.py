@@ -11,9 +11,10 @@ import ipaddress
 import json
 import math
 import statistics
+from collections.abc import Iterable
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, Iterable
+from typing import Any
 
 import jmespath
 from jmespath import functions

@@ -9,22 +9,23 @@ offending field.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from importlib.abc import Traversable
 from pathlib import Path as FsPath
-from typing import Any, Iterable
+from typing import Any
 
 import jsonschema
-from connguard.engine.fastpath import Expr, root_names
-
-from connguard import snapshot
 from connguard.engine import template as templates
 from connguard.engine import yamlsafe
 from connguard.engine.conditions import Condition, compile_condition, expressions
 from connguard.engine.expr import Problems, compile_expr, simple_field
+from connguard.engine.fastpath import Expr, root_names
 from connguard.engine.model import Rule, RulePack, RuleParam
+
+from connguard import snapshot
 from connguard.errors import InputError
 
 ROOT_NAMES: frozenset[str] = frozenset({"facts", "tenant", "window", "collected_at", "org", "baseline"})
@@ -92,7 +93,7 @@ def stage(steps: list[Step], where: Condition | None) -> tuple[tuple[Step, ...],
     """Split joins/lets into those `where` depends on and the rest, each in rule order."""
     if where is None:
         return (), tuple(steps)
-    needed: set[str] | None = set()
+    needed: set[str] = set()
     for expr in expressions(where):
         names = root_names(expr.parsed)
         if names is None:
@@ -282,9 +283,9 @@ def _compile_logic(data: dict[str, Any], params: dict[str, Any], problems: Probl
     fingerprint = [compile_expr(t, ("fingerprint", i), problems, params) for i, t in enumerate(data["fingerprint"])]
     if len(problems.items) != before or select is None or message is None:
         return None
-    before, after = stage([*joins, *lets], where)
+    first, then = stage([*joins, *lets], where)
     return CompiledRule(
         select=select, as_name=as_name, joins=tuple(joins), lets=tuple(lets), where=where, message=message,
         evidence=tuple((n, e) for n, e in evidence if e is not None), connector=connector,
-        fingerprint=tuple(e for e in fingerprint if e is not None), before_where=before, after_where=after,
+        fingerprint=tuple(e for e in fingerprint if e is not None), before_where=first, after_where=then,
     )

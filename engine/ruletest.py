@@ -20,15 +20,15 @@ from typing import Any
 
 import jmespath
 import jsonschema
-
-from connguard import snapshot
-from connguard.config import Config
-from connguard.config import from_data as config_from_data
 from connguard.engine import yamlsafe
 from connguard.engine.functions import options
 from connguard.engine.loader import load_rules, shipped_rules_dir
 from connguard.engine.model import Finding, Rule, RulePack, ScanResult
 from connguard.engine.runner import configure, evaluate
+
+from connguard import snapshot
+from connguard.config import Config
+from connguard.config import from_data as config_from_data
 from connguard.errors import InputError
 from connguard.normalize import parse_time
 
@@ -101,14 +101,14 @@ def run_tests(directory: Traversable | str | Path | None = None) -> list[CaseRes
         if suite is None:
             results.append(CaseResult(rule.id, "(no tests)", [f"no test file tests/{rule.id}.yaml"]))
             continue
-        origin, data, marks = suite
+        data, marks = suite
         for i, case in enumerate(data["cases"]):
             results.append(_run_case(rule, pack, case, base_text, base_config, marks, ("cases", i)))
     return results
 
 
-def _read_suites(tests_dir: Traversable, pack: RulePack) -> dict[str, tuple[str, dict[str, Any], yamlsafe.Marks]]:
-    suites: dict[str, tuple[str, dict[str, Any], yamlsafe.Marks]] = {}
+def _read_suites(tests_dir: Traversable, pack: RulePack) -> dict[str, tuple[dict[str, Any], yamlsafe.Marks]]:
+    suites: dict[str, tuple[dict[str, Any], yamlsafe.Marks]] = {}
     if not tests_dir.is_dir():
         return suites
     files = sorted((f for f in tests_dir.iterdir() if f.is_file() and f.name.endswith((".yaml", ".yml"))
@@ -125,7 +125,7 @@ def _read_suites(tests_dir: Traversable, pack: RulePack) -> dict[str, tuple[str,
             raise RuleTestError(f"{marks.where(('rule',))}: tests name unknown rule {rule_id!r}")
         if Path(file.name).stem != rule_id:
             raise RuleTestError(f"{marks.where(('rule',))}: tests for {rule_id} must be in tests/{rule_id}.yaml")
-        suites[rule_id] = (origin, data, marks)
+        suites[rule_id] = (data, marks)
     return suites
 
 
@@ -279,4 +279,4 @@ def compare(expected: list[dict[str, Any]], findings: list[Finding]) -> list[str
     return problems
 
 
-__all__ = ["CaseResult", "RuleTestError", "run_tests", "compare"]
+__all__ = ["CaseResult", "RuleTestError", "compare", "run_tests"]

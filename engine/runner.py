@@ -16,8 +16,6 @@ from typing import Any
 
 import jmespath
 from connguard.engine.fastpath import Expr
-
-from connguard.config import Config, SuppressionRule
 from connguard.engine.functions import options
 from connguard.engine.loader import CompiledRule, Join, Step, param_type_ok
 from connguard.engine.model import (
@@ -30,6 +28,8 @@ from connguard.engine.model import (
     ScanResult,
     Suppression,
 )
+
+from connguard.config import Config, SuppressionRule
 from connguard.normalize import parse_time
 from connguard.snapshot import FACT_SETS
 
@@ -60,11 +60,11 @@ def configure(pack: RulePack, config: Config) -> RulePack:
             raise config.error(suppression.line, f"suppressions: unknown rule id {suppression.rule!r}")
     rules = []
     for rule in pack.rules:
-        settings = config.rules.get(rule.id)
-        if settings is None:
+        own = config.rules.get(rule.id)
+        if own is None:
             rules.append(_with(rule, enabled=True, overrides={}))
         else:
-            rules.append(_with(rule, enabled=settings.enabled, overrides=settings.params))
+            rules.append(_with(rule, enabled=own.enabled, overrides=own.params))
     return RulePack(rules=tuple(rules), dirs=pack.dirs)
 
 
@@ -76,7 +76,7 @@ def _with(rule: Rule, *, enabled: bool, overrides: dict[str, Any]) -> Rule:
 class _Scope:
     """One candidate's context plus what conditions need (time, params, functions)."""
 
-    __slots__ = ("context", "now", "params", "functions", "prepared")
+    __slots__ = ("context", "functions", "now", "params", "prepared")
 
     def __init__(self, context: dict[str, Any], now: float, params: dict[str, Any], functions: Any,
                  prepared: dict[Any, Any]) -> None:
@@ -117,17 +117,26 @@ class _Scan:
         }
         self.indexes: dict[Any, dict[Any, list[Any]]] = {}
         self.selects: dict[Any, list[Any]] = {}
-        self._pointers: dict[int, str] | None = None
+        self._pointers: dict[int, tuple[str, int]] | None = None
+        self._unindexed: list[str] = []
 
     def pointer(self, item: Any) -> str | None:
-        """JSON pointer of a facts record (found by identity: projections keep the objects)."""
+        """JSON pointer of a facts record, found by identity (projections keep the objects).
+
+        Lists are indexed lazily, smallest first: most findings concern a connector, and
+        indexing 200,000 audit events just to place them would cost more than the rule.
+        """
         if self._pointers is None:
             self._pointers = {}
-            for name, records in self.root["facts"].items():
-                if isinstance(records, list):
-                    for i, record in enumerate(records):
-                        self._pointers[id(record)] = f"/facts/{name}/{i}"
-        return self._pointers.get(id(item))
+            facts = self.root["facts"]
+            self._unindexed = sorted((n for n, v in facts.items() if isinstance(v, list)), key=lambda n: len(facts[n]))
+        found = self._pointers.get(id(item))
+        while found is None and self._unindexed:
+            name = self._unindexed.pop(0)
+            for i, record in enumerate(self.root["facts"][name]):
+                self._pointers[id(record)] = (name, i)
+            found = self._pointers.get(id(item))
+        return None if found is None else f"/facts/{found[0]}/{found[1]}"
 
     def _cache_key(self, compiled: Expr, params: dict[str, Any]) -> Any:
         # An expression calling param() depends on the rule's params; others can be shared.
@@ -152,6 +161,9 @@ class _Scan:
                     value = row.get(join.on_field) if isinstance(row, dict) else None
                 else:
                     value = join.on.search(row, options=opts)
+                if type(value) is str:  # the common case, without the generic path below
+                    index.setdefault(value.casefold(), []).append(row)
+                    continue
                 for k in value if isinstance(value, list) else [value]:
                     hk = _index_key(k)
                     if hk is not None:

@@ -12,8 +12,8 @@ which only know JSON types.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 import re
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
@@ -70,7 +70,7 @@ class Marks:
         """`file:line` for messages."""
         return f"{self.origin}:{self.line(path)}"
 
-    def sub(self, prefix: Path) -> "Marks":
+    def sub(self, prefix: Path) -> Marks:
         """Marks of a sub-document, re-rooted at `prefix` (for a config inside a test case)."""
         n = len(prefix)
         lines = {p[n:]: line for p, line in self.lines.items() if p[:n] == tuple(prefix)}

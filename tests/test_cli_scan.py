@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from helpers_engine import SIMPLE_BODY, connector, make_snapshot, write_rule
 
 from connguard import snapshot
 from connguard.cli import main
-from helpers_engine import SIMPLE_BODY, connector, make_snapshot, write_rule
 
 
 @pytest.fixture()

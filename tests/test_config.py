@@ -6,10 +6,10 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-
-from connguard.config import ConfigError, load_config
 from connguard.engine import configure, load_rules
 from helpers_engine import SIMPLE_BODY, write_rule
+
+from connguard.config import ConfigError, load_config
 
 GOOD = """\
 organization:

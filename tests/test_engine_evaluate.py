@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from connguard.config import Config, RuleSettings, SuppressionRule
 from connguard.engine import configure, evaluate, load_rules
 from connguard.engine.model import RulePack
 from helpers_engine import SIMPLE_BODY, connector, make_snapshot, write_rule
+
+from connguard.config import Config, RuleSettings, SuppressionRule
 
 
 def pack_of(tmp_path: Path, *rules: tuple[str, str], **kwargs: Any) -> RulePack:

@@ -13,17 +13,16 @@ from typing import Any
 
 import jmespath
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
-from connguard.config import Config
-from connguard.engine import evaluate
+from connguard.engine import evaluate, load_rules
 from connguard.engine.fastpath import Expr
 from connguard.engine.fastpath import compile as fast_compile
 from connguard.engine.functions import options
-from test_engine_property import CONFIGS, EXERCISE, _shipped, snapshots
 from helpers_engine import write_rule
-from connguard.engine import load_rules
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_engine_property import CONFIGS, EXERCISE, _shipped, snapshots
+
+from connguard.config import Config
 
 CORPUS = [
     "a", "a.b.c", "a[0]", "a[-1].b", "a[1:3]", "a[::-1]", "a[*].b", "a[].b", "a[]", "*.b", "a.*",
@@ -70,7 +69,7 @@ class ReferenceMode:
         Expr.run = lambda self, value, functions: jmespath.compile(self.expression).search(  # type: ignore
             value, options=jmespath.Options(custom_functions=functions))
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         Expr.search, Expr.run = self.saved  # type: ignore[method-assign]
 
 

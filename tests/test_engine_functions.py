@@ -7,7 +7,6 @@ from typing import Any
 
 import jmespath
 import pytest
-
 from connguard.engine.functions import options
 
 NOW = datetime(2026, 11, 20, 12, 30, tzinfo=timezone.utc)

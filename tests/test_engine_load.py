@@ -8,9 +8,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-
-from connguard.engine import RuleLoadError, load_rules
-from connguard.engine import yamlsafe
+from connguard.engine import RuleLoadError, load_rules, yamlsafe
 from helpers_engine import SIMPLE_BODY, rule_text, write_rule
 
 

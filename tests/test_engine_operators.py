@@ -6,7 +6,6 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pytest
-
 from connguard.engine.conditions import OPS, compile_condition
 from connguard.engine.expr import Problems
 from connguard.engine.functions import options

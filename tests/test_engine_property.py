@@ -10,13 +10,13 @@ import copy
 from pathlib import Path
 from typing import Any
 
+from connguard.engine import evaluate, load_rules
+from helpers_engine import write_rule
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from connguard import snapshot
 from connguard.config import Config
-from connguard.engine import evaluate, load_rules
-from helpers_engine import write_rule
 
 TIMES = st.sampled_from(["2026-11-20T11:00:00Z", "2026-11-19T03:00:00Z", "2026-10-01T00:00:00Z",
                          "2026-11-21T00:00:00Z", "2026-11-20T12:00:00Z"])

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-
-from connguard.cli import main
 from connguard.engine.ruletest import run_tests
 from helpers_engine import SIMPLE_BODY, connector, make_snapshot, write_rule
+
+from connguard.cli import main
 
 CHANGED_BODY = """\
 params:
