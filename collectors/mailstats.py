@@ -43,12 +43,14 @@ import ipaddress
 import re
 import sqlite3
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, NamedTuple
 
 from connguard.normalize import NormalizationError, format_time, parse_time
 
 _NEW_DOMAIN_LIMIT = 50
+_HOUR = timedelta(hours=1)
+_ORIGIN_MARGIN = timedelta(hours=24)  # room for rows a little newer than the first one
 _US_TIME = re.compile(
     r"^(?P<mo>\d{1,2})/(?P<d>\d{1,2})/(?P<y>\d{4})\s+(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))?"
     r"(?:\s*(?P<ampm>[AaPp][Mm]))?$"
@@ -270,7 +272,6 @@ class _Bucket:
         "mismatch",
         "non_accepted",
         "outbound",
-        "recipient_domains",
         "sender_domains",
         "spam",
         "with_p2",
@@ -283,7 +284,6 @@ class _Bucket:
         self.with_p2 = 0
         self.non_accepted = 0
         self.ips: set[str] = set()
-        self.recipient_domains: set[str] = set()
         self.sender_domains: set[str] = set()
         self.guid = guid
 
@@ -319,7 +319,13 @@ class MailStatsAggregator:
         self._ip_cache: dict[str, tuple[str, str | None] | None] = {}
         self._accepted_cache: dict[str, bool] = {}
         self._buckets: dict[tuple[datetime, str | None, str | None], _Bucket] = {}
-        self._first_seen: dict[tuple[str | None, str | None], dict[str, datetime]] = {}
+        # Per connector (or sender IP) and external recipient domain, the hours it was mailed
+        # as a bitmap: bit i = `_origin` minus i hours. One small int per (connector, domain)
+        # whatever the number of rows, where a set per hour would grow with traffic density;
+        # the distinct count per hour and the first hour (the highest bit) both come from it.
+        self._domain_hours: dict[tuple[str | None, str | None], dict[str, int]] = {}
+        self._origin: datetime | None = None
+        self._hour_bits: dict[datetime, int] = {}
         self._interned: dict[str, str] = {}  # one string object per distinct domain / IP
         self._any_p2 = False
         self.earliest: datetime | None = None
@@ -423,16 +429,49 @@ class MailStatsAggregator:
                         bucket.sender_domains.add(intern(domain, domain))
             if foreign:
                 bucket.non_accepted += 1
-            if external and recipient_domain not in bucket.recipient_domains:
-                recipient_domain = intern(recipient_domain, recipient_domain)  # type: ignore[arg-type]
-                bucket.recipient_domains.add(recipient_domain)
-                seen = self._first_seen.get((connector, ip_key))
-                if seen is None:
-                    seen = self._first_seen[(connector, ip_key)] = {}
-                first = seen.get(recipient_domain)
-                if first is None or hour < first:
-                    seen[recipient_domain] = hour
+            if external:
+                bit = self._hour_bits.get(hour) or self._hour_bit(hour)
+                hours = self._domain_hours.get((connector, ip_key))
+                if hours is None:
+                    hours = self._domain_hours[(connector, ip_key)] = {}
+                mask = hours.get(recipient_domain, 0)  # type: ignore[arg-type]
+                if not mask & bit:
+                    hours[intern(recipient_domain, recipient_domain)] = mask | bit  # type: ignore[arg-type]
         return True
+
+    def _hour_bit(self, hour: datetime) -> int:
+        """The bitmap bit of `hour`, moving the origin (and every bitmap) when a row is newer
+        than it. Rows mostly arrive newest first, so moves are rare."""
+        if self._origin is None:
+            self._origin = hour + _ORIGIN_MARGIN
+        if hour > self._origin:
+            shift = int((hour + _ORIGIN_MARGIN - self._origin) / _HOUR)
+            for hours in self._domain_hours.values():
+                for domain in hours:
+                    hours[domain] <<= shift
+            self._origin += shift * _HOUR
+            self._hour_bits.clear()
+        bit = 1 << int((self._origin - hour) / _HOUR)
+        self._hour_bits[hour] = bit
+        return bit
+
+    def _recipient_domains(self) -> tuple[dict[tuple[datetime, str | None, str | None], int],
+                                          dict[tuple[datetime, str | None, str | None], list[str]]]:
+        """Per statistics key: distinct external recipient domains, and those first seen then."""
+        distinct: dict[tuple[datetime, str | None, str | None], int] = {}
+        new: dict[tuple[datetime, str | None, str | None], list[str]] = {}
+        origin = self._origin
+        for (connector, ip_key), hours in self._domain_hours.items():
+            for domain, mask in hours.items():
+                assert origin is not None
+                first = mask.bit_length() - 1
+                new.setdefault((origin - first * _HOUR, connector, ip_key), []).append(domain)
+                while mask:
+                    low = mask & -mask
+                    key = (origin - (low.bit_length() - 1) * _HOUR, connector, ip_key)
+                    distinct[key] = distinct.get(key, 0) + 1
+                    mask ^= low
+        return distinct, new
 
     def unavailable_fields(self) -> list[str]:
         """Fields the rows could not provide (rules needing them are not evaluated)."""
@@ -443,10 +482,7 @@ class MailStatsAggregator:
 
     def facts(self) -> list[dict[str, Any]]:
         """The mail_stats facts, sorted by hour, connector, sender IP."""
-        new_by_key: dict[tuple[datetime, str | None, str | None], list[str]] = {}
-        for (connector, ip_key), seen in self._first_seen.items():
-            for domain, hour in seen.items():
-                new_by_key.setdefault((hour, connector, ip_key), []).append(domain)
+        distinct, new_by_key = self._recipient_domains()
         result = []
         for key in sorted(self._buckets, key=lambda k: (k[0], k[1] or "", k[2] or "")):
             hour, connector, ip_key = key
@@ -463,7 +499,7 @@ class MailStatsAggregator:
                 "spam": bucket.spam,
                 "p1_p2_mismatch": bucket.mismatch if bucket.with_p2 else None,
                 "non_accepted_sender": bucket.non_accepted if known else None,
-                "recipient_domains": len(bucket.recipient_domains) if known else None,
+                "recipient_domains": distinct.get(key, 0) if known else None,
                 "new_recipient_domain_count": len(new) if known else None,
                 "new_recipient_domains": new[:_NEW_DOMAIN_LIMIT],
                 "sender_domains": sorted(bucket.sender_domains)[:_NEW_DOMAIN_LIMIT],

@@ -12,6 +12,8 @@ from connguard.collectors.mailstats import (
     SeenKeys,
     parse_export_time,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 T0 = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)
 
@@ -244,3 +246,27 @@ def test_seen_keys_stays_exact_after_spilling_to_disk() -> None:
         assert seen.add("k100")
     finally:
         seen.close()
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.integers(min_value=-300, max_value=300), st.sampled_from(["a", "b", "c", "d"]),
+                          st.sampled_from(["198.51.100.3", "203.0.113.9"])), min_size=1, max_size=40))
+def test_recipient_domain_counts_match_a_brute_force_count_in_any_row_order(
+        rows: list[tuple[int, str, str]]) -> None:
+    agg = MailStatsAggregator(inbound_connectors=CONNECTORS, accepted_domains=ACCEPTED)
+    for hours, domain, ip in rows:
+        agg.add(_row(hours * 60, recipient=f"r@{domain}.example", ip=ip))
+    expected_distinct: dict[tuple[str, str | None], set[str]] = {}
+    first: dict[tuple[str | None, str], int] = {}
+    for hours, domain, ip in rows:
+        hour = (T0 + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:00:00Z")
+        connector = "Relay" if ip.startswith("198.51.100.") else None
+        expected_distinct.setdefault((hour, connector), set()).add(f"{domain}.example")
+        first[(connector, f"{domain}.example")] = min(hours, first.get((connector, f"{domain}.example"), hours))
+    facts = {(f["hour"], f["connector"]): f for f in agg.facts()}
+    assert set(facts) == set(expected_distinct)
+    for (hour, connector), domains in expected_distinct.items():
+        assert facts[(hour, connector)]["recipient_domains"] == len(domains)
+        expected_new = sorted(d for (c, d), h in first.items() if c == connector
+                              and (T0 + timedelta(hours=h)).strftime("%Y-%m-%dT%H:00:00Z") == hour)
+        assert facts[(hour, connector)]["new_recipient_domains"] == expected_new
