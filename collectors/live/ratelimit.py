@@ -71,13 +71,15 @@ class RateLimits:
     host_limit: Limit = DEFAULT_HOST_LIMIT
     operation_limits: dict[str, Limit] = field(default_factory=lambda: dict(DEFAULT_OPERATION_LIMITS))
     sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
     _limiters: dict[str, SlidingWindowLimiter] = field(default_factory=dict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def _limiter(self, key: str, limit: Limit) -> SlidingWindowLimiter:
         with self._lock:
             if key not in self._limiters:
-                self._limiters[key] = SlidingWindowLimiter(limit.requests, limit.window, sleep=self.sleep)
+                self._limiters[key] = SlidingWindowLimiter(limit.requests, limit.window, sleep=self.sleep,
+                                                           clock=self.clock)
             return self._limiters[key]
 
     def acquire(self, host: str, operation: str | None = None) -> float:
