@@ -176,3 +176,26 @@ def test_a_baseline_without_an_inbound_section_does_not_make_every_connector_unk
     del baseline["inbound_connectors"]
     plan, _ = build_plan(report, make_snapshot(), _baseline(baseline))
     assert not any(c.remove for c in plan.connectors)
+
+
+def test_a_renamed_connector_without_guid_keeps_its_approval_and_is_renamed_back() -> None:
+    """The audit log links the new name to the approved one; later steps use the approved name."""
+    snapshot = make_snapshot(onprem="Inbound from on-prem (new)")
+    snapshot["facts"]["inbound_connectors"][0]["guid"] = None
+    snapshot["facts"]["mail_stats"] = [r for r in snapshot["facts"]["mail_stats"] if r["connector_guid"] != ONPREM_GUID]
+    snapshot["facts"]["audit_events"][0]["target"] = "Inbound from on-prem"
+    snapshot["facts"]["audit_events"][0]["parameters"]["Name"] = "Inbound from on-prem (new)"
+    report = make_report(onprem="Inbound from on-prem (new)")
+    for finding in report["findings"]:
+        if finding["connector"] and finding["connector"]["guid"] == ONPREM_GUID:
+            finding["connector"]["guid"] = None
+    baseline = make_baseline()
+    del baseline["inbound_connectors"][0]["guid"]
+    plan, timelines = build_plan(report, snapshot, _baseline(baseline))
+    onprem = next(c for c in plan.connectors if c.identity == "Inbound from on-prem (new)")
+    assert not onprem.remove
+    revert = next(s for s in onprem.steps if s.phase == "revert").commands[0]
+    assert dict(revert.args)["Identity"] == "Inbound from on-prem (new)"
+    assert dict(revert.args)["Name"] == "Inbound from on-prem"
+    assert onprem.steps[-1].commands[-1].args == (("Identity", "Inbound from on-prem"), ("Enabled", True))
+    assert "changed" in [e.kind for e in timelines["Inbound from on-prem (new)"].events]

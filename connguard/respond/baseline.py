@@ -9,6 +9,7 @@ revert.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,16 +38,18 @@ class Baseline:
         """Whether the baseline speaks for inbound connectors at all (a file may leave them out)."""
         return "inbound_connectors" in self.data
 
-    def find(self, identity: str, guid: str | None) -> dict[str, Any] | None:
-        """The approved connector with this GUID, else this name (case-insensitive)."""
+    def find(self, identity: str, guid: str | None, aliases: Iterable[str] = ()) -> dict[str, Any] | None:
+        """The approved connector with this GUID, else this name or one of the names the
+        audit log shows it had (`aliases`; a renamed connector keeps its approval)."""
         if guid:
             for connector in self.inbound:
                 if (connector.get("guid") or "").lower() == guid.lower():
                     return connector
-        wanted = " ".join(identity.split()).casefold()
-        for connector in self.inbound:
-            if connector["identity"].casefold() == wanted:
-                return connector
+        for name in (identity, *sorted(aliases)):
+            wanted = " ".join(name.split()).casefold()
+            for connector in self.inbound:
+                if connector["identity"].casefold() == wanted:
+                    return connector
         return None
 
     def check_tenant(self, tenant: dict[str, Any], snapshot_path: str) -> None:

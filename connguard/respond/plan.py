@@ -59,6 +59,14 @@ class _Affected:
     blocked_id: str | None
     accounts: list[str] = field(default_factory=list)
     index: int = 0
+    renamed_to: str | None = None  # the approved name the revert step gives it back
+
+    @property
+    def address(self) -> str:
+        """How commands name the connector: by GUID where known (a rename in the revert
+        step cannot make later steps miss it, and a GUID cannot be confused with a
+        look-alike name), else by its name, the reverted one once the revert ran."""
+        return self.guid or self.renamed_to or self.identity
 
     @property
     def exists(self) -> bool:
@@ -121,14 +129,10 @@ def _show(value: Any) -> str:
     return shown(str(value))
 
 
-def _identity_arg(identity: str, guid: str | None) -> str:
-    """Address the connector by GUID where known: a rename in the revert step must not
-    make later steps miss it, and a GUID cannot be confused with a look-alike name."""
-    return guid or identity
 
 
 def _contain(c: _Affected) -> Step:
-    ident = _identity_arg(c.identity, c.guid)
+    ident = c.address
     if not c.exists:
         return Step(
             phase="contain", title=f"Confirm connector {shown(c.identity)} is gone",
@@ -162,7 +166,7 @@ def _revert(c: _Affected, baseline: Baseline | None) -> Step | None:
         return None
     trail = [e for e in c.timeline.events if e.kind in ("changed", "removed") and e.details.get("succeeded") is not False]
     fingerprints = _cite(c.findings, "revert")
-    approved = baseline.find(c.identity, c.guid) if baseline is not None else None
+    approved = baseline.find(c.identity, c.guid, c.timeline.names) if baseline is not None else None
     if approved is None:
         if not trail and not any(f["symptom"] in SYMPTOMS_FOR["revert"] for f in c.findings):
             return None
@@ -183,11 +187,13 @@ def _revert(c: _Affected, baseline: Baseline | None) -> Step | None:
     changes = _revert_args(c.record, approved)
     if not changes:
         return None
-    ident = _identity_arg(c.identity, c.guid)
+    ident = c.address
     if c.exists:
         args: tuple[tuple[str, Any], ...] = (("Identity", ident),) + tuple((p, v) for p, _, v, _ in changes)
         command = Command("Set-InboundConnector", args, changes=True, service="exchange")
         title = f"Revert {len(changes)} setting(s) of {shown(c.identity)} to the baseline"
+        if any(f == "identity" for _, _, _, f in changes):
+            c.renamed_to = str(approved["identity"])
     else:
         args = (("Name", str(approved["identity"])),) + tuple((p, v) for p, _, v, f in changes if f != "identity")
         command = Command("New-InboundConnector", args, changes=True, service="exchange")
@@ -265,9 +271,9 @@ def _restore(c: _Affected, baseline: Baseline | None) -> Step | None:
             manual.append("Remove the connector from Restricted entities in the Defender portal (its ConnectorId is unknown).")
         manual.append("Unblocking takes up to an hour to take effect.")
     kept = c.exists and not c.remove
-    approved = baseline.find(c.identity, c.guid) if baseline is not None else None
+    approved = baseline.find(c.identity, c.guid, c.timeline.names) if baseline is not None else None
     if kept and approved is not None and approved.get("enabled") is True:
-        commands.append(Command("Set-InboundConnector", (("Identity", _identity_arg(c.identity, c.guid)), ("Enabled", True)),
+        commands.append(Command("Set-InboundConnector", (("Identity", c.address), ("Enabled", True)),
                                 changes=True, service="exchange"))
     elif kept and (c.blocked or (c.record or {}).get("enabled")):
         manual.append("Re-enable the connector (Set-InboundConnector -Enabled $true) only once you trust its configuration.")
@@ -337,7 +343,7 @@ def build_plan(report: dict[str, Any], snapshot: dict[str, Any], baseline: Basel
         remove_reason = ""
         if "unapproved-connector" in symptoms:
             remove_reason = "No approved admin created this connector (unapproved-connector)."
-        elif baseline is not None and baseline.knows_inbound() and baseline.find(identity, guid) is None:
+        elif baseline is not None and baseline.knows_inbound() and baseline.find(identity, guid, tl.names) is None:
             remove_reason = f"The baseline {baseline.path} does not know this connector."
         contexts.append(_Affected(
             identity=identity, guid=guid, record=record, remove_reason=remove_reason,

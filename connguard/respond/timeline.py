@@ -101,6 +101,7 @@ class FactIndex:
     def __init__(self, snapshot: dict[str, Any]) -> None:
         facts = snapshot["facts"]
         self.audit_by_target = _group_by(facts["audit_events"], lambda e: [_lower(e.get("target"))])
+        self.audit_by_new_name = _group_by(facts["audit_events"], lambda e: [_renamed_to(e) or ""])
         self.stats_by_name = _group_by(facts["mail_stats"], lambda r: [_lower(r.get("connector"))])
         self.stats_by_guid = _group_by(facts["mail_stats"], lambda r: [_lower(r.get("connector_guid"))])
         self.alerts_by_name = _group_by(facts["alerts"], lambda a: {n.lower() for n in a.get("connector_names") or []})
@@ -108,26 +109,22 @@ class FactIndex:
         self.admins: dict[str, dict[str, Any]] = {a["upn"]: a for a in facts["admins"]}
 
     def audit_trail(self, names: set[str]) -> tuple[list[dict[str, Any]], set[str]]:
-        """Audit events for the connector in time order, following renames (`-Name`) forward."""
-        reachable, pending = set(names), list(names)
-        while pending:  # every name a chain of renames can lead to
-            for event in self.audit_by_target.get(pending.pop(), []):
-                new_name = _renamed_to(event)
-                if new_name and new_name not in reachable:
-                    reachable.add(new_name)
-                    pending.append(new_name)
-        candidates = sorted((e for n in reachable for e in self.audit_by_target.get(n, [])),
-                            key=lambda e: (e["time"], e["id"]))
-        matched: list[dict[str, Any]] = []
-        names = set(names)
-        for event in candidates:  # in time order: a name only counts from its rename on
-            if _lower(event.get("target")) not in names:
-                continue
-            matched.append(event)
-            new_name = _renamed_to(event)
-            if new_name:
-                names.add(new_name)
-        return matched, names
+        """(audit events for the connector in time order, every name it had).
+
+        Renames (`Set-InboundConnector -Name`) are followed both ways: back to the name the
+        connector was created under, forward to the name it has now.
+        """
+        known, pending = set(names), list(names)
+        while pending:
+            name = pending.pop()
+            linked = [_renamed_to(e) for e in self.audit_by_target.get(name, [])]
+            linked += [_lower(e.get("target")) for e in self.audit_by_new_name.get(name, [])]
+            for other in linked:
+                if other and other not in known:
+                    known.add(other)
+                    pending.append(other)
+        events = sorted((e for n in known for e in self.audit_by_target.get(n, [])), key=lambda e: (e["time"], e["id"]))
+        return events, known
 
     def stats(self, names: set[str], guid: str | None) -> list[dict[str, Any]]:
         """Mail-statistics rows of the connector (by GUID or any of its names), each once."""
