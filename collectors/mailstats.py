@@ -34,7 +34,8 @@ Counting rules (documented for users in docs/import.md):
 - `non_accepted_sender` counts rows whose P1 or P2 domain is not accepted; `p1_p2_mismatch`
   rows whose P1 and P2 domains differ (null for hours with no P2 at all, i.e. message trace).
 - `new_recipient_domains`: external recipient domains first seen in the window, per
-  connector (or sender IP), in that hour. Memory is bounded by distinct domains, not rows.
+  connector (or sender IP), in that hour. Memory is bounded by distinct (connector, domain)
+  pairs and statistics rows, not by rows read.
 """
 
 from __future__ import annotations
