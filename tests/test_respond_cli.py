@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from importlib import resources
 from pathlib import Path
 
+import jsonschema
 import pytest
 import yaml
 from click.testing import CliRunner, Result
@@ -59,6 +61,8 @@ def test_demo_script_is_a_dry_run_unless_applied(demo: Path) -> None:
 
 def test_demo_timeline_json_lists_the_events_in_time_order(demo: Path) -> None:
     data = json.loads((demo / "timeline.json").read_text("utf-8"))
+    schema = json.loads(resources.files("connguard").joinpath("schemas/timeline-v1.schema.json").read_text("utf-8"))
+    jsonschema.Draft7Validator(schema).validate(data)
     assert data["schema_version"] == "1.0" and data["tenant"]["domain"] == "contoso.com"
     assert data["snapshot"]["path"] == "connguard:demo/snapshot.json"  # as the report cites it, not a local path
     times = [e["time"] for e in data["events"]]

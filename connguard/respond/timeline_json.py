@@ -1,7 +1,8 @@
 """timeline.json: the timeline as data, for a SIEM or case-management import.
 
 One flat, time-ordered event list (each event names its connector), because that is
-what such tools ingest, plus a per-connector summary of the spike figures.
+what such tools ingest, plus a per-connector summary of the spike figures. The shape is
+connguard/schemas/timeline-v1.schema.json.
 """
 
 from __future__ import annotations
