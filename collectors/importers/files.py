@@ -68,7 +68,7 @@ def open_text(path: Path) -> tuple[TextIO, str]:
         raw = path.open("rb")
     except OSError as exc:
         raise ExportFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    encoding = sniff_encoding(raw.peek(4)[:4] if hasattr(raw, "peek") else b"")
+    encoding = sniff_encoding(raw.peek(4)[:4])
     return io.TextIOWrapper(raw, encoding=encoding, errors="strict", newline=""), encoding
 
 

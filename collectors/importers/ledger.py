@@ -55,14 +55,15 @@ class Ledger:
         self.sources.setdefault(source, SourceLog()).files.append(record)
         return record
 
-    def reject(self, record: FileRecord, where: int | str | None, message: str) -> None:
-        """Count a rejected row (or a file-level problem when `where` is None).
+    def reject(self, record: FileRecord, where: int | str | None, message: str, *, line: int | None = None) -> None:
+        """Count a rejected row, or a file-level problem (a file cut off, not decodable)
+        when `where` is None, optionally at `line`.
 
         `where` is a CSV line number or a JSON path; the message never quotes the row,
         only what is wrong with it.
         """
         log = self.sources.setdefault(record.source, SourceLog())
-        line = where if isinstance(where, int) else None
+        line = where if isinstance(where, int) else line
         text = message if isinstance(where, int) or where is None else f"{where}: {message}"
         if where is not None:
             record.rows_rejected += 1

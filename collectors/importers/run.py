@@ -164,7 +164,7 @@ def _read_file(found: Recognised, state: ImportState, ledger: Ledger) -> None:
                 except _ROW_ERRORS as exc:
                     ledger.reject(record, where, str(exc))
         except JsonStreamError as exc:
-            ledger.reject(record, None, f"line {exc.line}: {exc}; records after it were not read")
+            ledger.reject(record, None, f"{exc}; records after it were not read", line=exc.line)
         except UnicodeDecodeError:
             ledger.reject(record, None, f"not valid {found.encoding} text after record {record.rows_read}; "
                                         "the rest of the file was not read")

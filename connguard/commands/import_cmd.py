@@ -41,8 +41,12 @@ def _file_line(record: FileRecord) -> str:
             f"{record.rows_rejected} rejected)")
 
 
+def echo(text: str) -> None:
+    """Everything the import says goes to stderr; stdout stays empty."""
+    click.echo(text, err=True)
+
+
 def _report(outcome: ImportOutcome, output: str) -> None:
-    echo = lambda text: click.echo(text, err=True)
     records = sorted((r for log in outcome.ledger.sources.values() for r in log.files), key=lambda r: r.name)
     echo("recognised:")
     for record in records:
@@ -84,11 +88,11 @@ def import_command(paths: tuple[str, ...], output: str, as_of: str | None) -> No
     try:
         outcome = import_exports(list(paths), as_of=moment)
     except UnrecognisedExportError as exc:
-        click.echo("recognised:", err=True)
+        echo("recognised:")
         for found in exc.files:
             what = found.kind.label if found.kind else (
                 f"skipped ({found.detail})" if found.container == "empty" else f"NOT RECOGNISED ({found.detail})")
-            click.echo(f"  {found.name}: {what}", err=True)
+            echo(f"  {found.name}: {what}")
         raise
     snapshot.save(output, outcome.snapshot)
     _report(outcome, output)
