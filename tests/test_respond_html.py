@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 from helpers_respond import make_report, make_snapshot
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from connguard.respond import html_report, svg
 from connguard.respond.plan import build_plan
@@ -159,3 +161,11 @@ def test_chromium_renders_the_report_with_its_charts(tmp_path: Path) -> None:
     assert len(counts) > 5 and counts.most_common(1)[0][1] < 0.95 * sum(counts.values())  # not blank
     assert _near(counts, _hex(svg.VOLUME_COLOUR), 20) > 200  # the volume bars were painted
     assert _near(counts, _hex(svg.SPIKE_COLOUR), 20) > 25  # the spike marker and its label
+
+
+@given(st.text(min_size=1, max_size=30))
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_any_connector_name_leaves_the_markup_unchanged(name: str) -> None:
+    assume(name.strip().casefold() not in ("inbound from on-prem", "relay 365"))
+    tags = re.compile(r"<(/?[A-Za-z!][\w-]*)")
+    assert tags.findall(_html(relay=name)) == tags.findall(_html())
