@@ -187,3 +187,15 @@ def test_bad_as_of_and_no_time_at_all(tmp_path: Path) -> None:
 def test_missing_path_is_exit_2(tmp_path: Path) -> None:
     code, err, _ = run_import(tmp_path, tmp_path / "nope")
     assert code == 2 and "no such file or folder" in err
+
+
+def test_undecodable_bytes_mid_file_keep_the_rows_before(tmp_path: Path) -> None:
+    rows = [trace_row(i, WHEN, "a@contoso.com", "b@x.example", "198.51.100.7") for i in range(500)]
+    path = tmp_path / "in" / "t.csv"
+    path.parent.mkdir()
+    path.write_bytes(ps_csv(rows, TRACE_COLUMNS).encode("utf-8") + b'"\xff\xfe broken"\r\n')
+    code, err, data = run_import(tmp_path, path)
+    assert code == 0, err
+    assert "not valid utf-8 text after record" in err
+    assert data["sources"]["mail_stats"]["status"] == "partial"
+    assert data["sources"]["mail_stats"]["files"][0]["rows_used"] >= 400
