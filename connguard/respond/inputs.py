@@ -35,7 +35,6 @@ class Inputs:
     """Everything the plan, script, HTML report and timeline are built from."""
 
     report: dict[str, Any]
-    report_path: str
     snapshot: snapshot_mod.LoadedSnapshot
     snapshot_path: str  # as the user (or the report) gave it
     baseline: Baseline | None
@@ -182,5 +181,5 @@ def load_inputs(report_path: str, snapshot_path: str | None, baseline_path: str 
     loaded = snapshot_mod.load(path)
     baseline = load_baseline(baseline_path) if baseline_path else None
     warnings = check_consistency(report, report_path, loaded, baseline)
-    return Inputs(report=report, report_path=report_path, snapshot=loaded, snapshot_path=cited, baseline=baseline,
+    return Inputs(report=report, snapshot=loaded, snapshot_path=cited, baseline=baseline,
                   warnings=tuple(warnings))

@@ -84,6 +84,10 @@ class Step:
     commands: tuple[Command, ...] = ()
     manual: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        if self.phase not in PHASES:
+            raise ValueError(f"unknown phase {self.phase!r} (one of {', '.join(PHASES)})")
+
 
 @dataclass(frozen=True)
 class ConnectorPlan:
