@@ -103,6 +103,7 @@ def planted(hour: dt.datetime) -> dataset.Dataset:
 
 
 def make_env(pki: Pki, directory: Path, **fake_kwargs: Any) -> LiveEnv:
+    directory.mkdir(parents=True, exist_ok=True)
     now = dt.datetime.now(dt.timezone.utc).replace(minute=0, second=0, microsecond=0)
     fake = FakeM365(pki=pki, data=planted(now), **fake_kwargs).start()
     app = fake.add_app(App(CLIENT_ID, secret=SECRET, federated_subject=SUBJECT, public_client=True))

@@ -9,6 +9,7 @@ the live service does. Its 100-requests-per-5-minutes limit is enforced.
 from __future__ import annotations
 
 import base64
+import bisect
 import collections
 import datetime as dt
 import json
@@ -54,6 +55,8 @@ class ExchangeApi:
         self.trace_max_result = 5000             # ResultSize cap (tests lower it to force many pages)
         self.trace_duplicate_every = 97          # repeat every Nth row once, as the live service sometimes does
         self._lock = threading.Lock()
+        self._keys_for: object = None
+        self._keys: list[float] = []
 
     def handle(self, req: Request) -> Response | None:
         if not req.path.startswith(_PREFIX) or not req.path.endswith("/InvokeCommand"):
@@ -142,14 +145,16 @@ class ExchangeApi:
         if not 1 <= size <= 5000:
             return json_response(400, {"error": {"code": "BadRequest", "message": "ResultSize must be 1 to 5000"}})
         size = min(size, self.trace_max_result)
-        starting = params.get("StartingRecipientAddress")
+        starting = (params.get("StartingRecipientAddress") or "").lower() or None
         rows = self.fake.trace_sorted()
+        keys = [item[0] for item in rows] if self._keys_for is not rows else self._keys
+        self._keys_for, self._keys = rows, keys
+        newest, oldest = -end.timestamp(), -start.timestamp()
         selected: list[dict[str, Any]] = []
-        for row in rows:  # newest first, then recipient ascending
-            received = _parse_time(row["Received"])
-            if received < start or received > end:
-                continue
-            if starting is not None and received == end and row["RecipientAddress"].lower() < starting.lower():
+        for neg_ts, recipient, row in rows[bisect.bisect_left(keys, newest):]:  # newest first, recipient ascending
+            if neg_ts > oldest:
+                break
+            if starting is not None and neg_ts == newest and recipient < starting:
                 continue
             selected.append(row)
             if len(selected) > size:

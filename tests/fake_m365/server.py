@@ -53,7 +53,8 @@ class FakeM365:
     def __post_init__(self) -> None:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
-        self._trace_sorted: list[dict[str, Any]] | None = None
+        self._trace_sorted: list[tuple[float, str, dict[str, Any]]] | None = None
+        self._trace_source: list[dict[str, Any]] | None = None
         self._log_lock = threading.Lock()
         self.tenant_ids = {dataset.TENANT_ID, dataset.TENANT_DOMAIN}
         self.resources = {"graph": "https://graph.microsoft.com", "exchange": "https://outlook.office365.com",
@@ -129,10 +130,14 @@ class FakeM365:
     def endpoints_yaml(self) -> str:
         return "".join(f"{key}: {self.base_url}\n" for key in ("authority", "graph", "exchange", "management"))
 
-    def trace_sorted(self) -> list[dict[str, Any]]:
-        if self._trace_sorted is None:
-            self._trace_sorted = sorted(self.data.message_trace, key=lambda r: (
-                -dt.datetime.fromisoformat(r["Received"][:26]).timestamp(), r["RecipientAddress"].lower(), r["MessageTraceId"]))
+    def trace_sorted(self) -> list[tuple[float, str, dict[str, Any]]]:
+        """(-received timestamp, recipient lower case, row), newest first: the service's order."""
+        if self._trace_sorted is None or self._trace_source is not self.data.message_trace:
+            self._trace_source = self.data.message_trace
+            self._trace_sorted = sorted(
+                ((-dt.datetime.fromisoformat(r["Received"][:26]).replace(tzinfo=dt.timezone.utc).timestamp(),
+                  r["RecipientAddress"].lower(), r) for r in self.data.message_trace),
+                key=lambda item: (item[0], item[1], item[2]["MessageTraceId"]))
         return self._trace_sorted
 
     def requests(self, fragment: str = "") -> list[Logged]:
