@@ -8,6 +8,7 @@ Progress and the final source table go to stderr; the snapshot is written atomic
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from typing import Any
@@ -113,5 +114,7 @@ def collect(output: str, **params: Any) -> None:
         snapshot.save(output, data)
     except OSError as exc:
         raise OutputError(f"{output}: cannot write snapshot: {exc.strerror or exc}") from None
-    if not params["quiet"]:
+    if params["log_format"] == "json":
+        click.echo(json.dumps({"event": "written", "path": output}), err=True)
+    elif not params["quiet"]:
         click.echo(f"collect: wrote {output}", err=True)
