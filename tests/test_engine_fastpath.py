@@ -26,7 +26,7 @@ from connguard.config import Config
 
 CORPUS = [
     "a", "a.b.c", "a[0]", "a[-1].b", "a[1:3]", "a[::-1]", "a[*].b", "a[].b", "a[]", "*.b", "a.*",
-    "a[?b == `1`]", "a[?b != 'x'].c", "a[?b > `1`]", "a[?b >= c]", "a[?b < 'm']", "a[?!b]", "a[?b && c]",
+    "a[?b == `1`]", "a[?b != 'x'].c", "a[?b == `true`]", "a[?b != `0`]", "a[?b == 'x']", "a[?b == `null`]", "a[?b > `1`]", "a[?b >= c]", "a[?b < 'm']", "a[?!b]", "a[?b && c]",
     "a || b", "a && b", "!a", "!`0`", "a == `true`", "a == `1`", "`0` == `false`", "a | b", "a[0] | [b, c]",
     "{x: a, y: b.c}", "[a, b]", "length(a)", "sort_by(a, &b)", "max_by(a, &b)", "map(&b, a)",
     "contains(a, 'x')", "keys(@)", "sort(keys(@))", "@", "a.b[?c].d | [0]", "a[?contains(['x', 'y'], b)]",
