@@ -205,3 +205,13 @@ def test_approve_accepted_domains(files: dict[str, Path]) -> None:
     assert "| accepted domains | - | accepted_domains | added fabrikam.com |" in result.stdout
     assert "  fabrikam.com: InternalRelay\n" in files["baseline"].read_text(encoding="utf-8")
     assert run("baseline", "diff", files["baseline"], files["drifted"]).exit_code == 0
+
+
+def test_diff_of_two_tenants_when_allowed_shows_the_tenant(files: dict[str, Path]) -> None:
+    other = healthy_snapshot()
+    other["tenant"] = {"id": "11111111-2222-4333-8444-555555555555", "domain": "fabrikam.com", "name": None}
+    snapshot.save(files["drifted"], other)
+    result = run("baseline", "diff", files["healthy"], files["drifted"], "--allow-tenant-mismatch")
+    assert result.exit_code == 1
+    assert ("contoso.com (7a3c1e0f-1111-4222-8333-944455556666) -> "
+            "fabrikam.com (11111111-2222-4333-8444-555555555555)") in result.stdout

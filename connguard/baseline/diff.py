@@ -16,6 +16,7 @@ from dataclasses import field as _dc_field
 from typing import Any
 
 from connguard.baseline.fields import DIRECTIONS, FIELDS, IDENTITY, Field, compare_key
+from connguard.baseline.model import describe_tenant
 
 SECTION_ORDER = ("tenant", "approved_admins", "accepted_domains", *DIRECTIONS)
 
@@ -145,7 +146,8 @@ def diff(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
     """
     changes: list[Change] = []
     if old["tenant"] != new["tenant"]:
-        changes.append(Change("tenant", "changed", "tenant", before=old["tenant"], after=new["tenant"]))
+        changes.append(Change("tenant", "changed", "tenant", before=describe_tenant(old["tenant"]),
+                              after=describe_tenant(new["tenant"])))
     if "approved_admins" in old and "approved_admins" in new:
         added, removed = _list_change(old["approved_admins"], new["approved_admins"])
         if added or removed:

@@ -101,6 +101,12 @@ def _targets(*records: dict[str, Any]) -> list[str]:
     return [value for r in records for value in (r["identity"], r.get("guid")) if value]
 
 
+def _field_position(change: dict[str, Any]) -> int:
+    """Changes of one connector in the order of the field table (identity first)."""
+    order = ["identity", *FIELDS[f"{change['direction']}_connectors"]]
+    return order.index(change["field"])
+
+
 def _status(snapshot: dict[str, Any], source: str) -> str | None:
     status = snapshot.get("sources", {}).get(source, {}).get("status")
     return str(status) if status is not None else None
@@ -160,7 +166,7 @@ def compute(snapshot_data: dict[str, Any], baseline_doc: dict[str, Any],
                 event = audit.latest(f"Remove-{noun}", _targets(record))
                 result["removed"].append({**record, "direction": direction,
                                           **_attribution(event, "removed", audit.collected, approved)})
-    result["changes"].sort(key=lambda c: (c["direction"], c["connector"].casefold(), c["field"]))
+    result["changes"].sort(key=lambda c: (c["direction"], c["connector"].casefold(), _field_position(c)))
     for key in ("unapproved", "removed"):
         result[key].sort(key=lambda c: (c["direction"], c["identity"].casefold()))
     return result
