@@ -127,7 +127,7 @@ def compute(snapshot_data: dict[str, Any], baseline_doc: dict[str, Any],
     audit = _AuditIndex(snapshot_data["facts"].get("audit_events") if audit_ok else None,
                         snapshot_data["collected_at"])
     facts_by_name = {
-        section: {f["identity"].strip().casefold(): f for f in snapshot_data["facts"].get(section, [])}
+        section: {" ".join(f["identity"].split()).casefold(): f for f in snapshot_data["facts"].get(section, [])}
         for section in DIRECTIONS
     }
     result: dict[str, list[Any]] = {"unapproved": [], "changes": [], "removed": [], "not_compared": []}
