@@ -215,3 +215,15 @@ def test_diff_of_two_tenants_when_allowed_shows_the_tenant(files: dict[str, Path
     assert result.exit_code == 1
     assert ("contoso.com (7a3c1e0f-1111-4222-8333-944455556666) -> "
             "fabrikam.com (11111111-2222-4333-8444-555555555555)") in result.stdout
+
+
+@pytest.mark.parametrize(("content", "reason"), [
+    (None, "cannot read"),
+    (b"version: 1\n\xff\xfe\n", "not UTF-8 text"),
+])
+def test_diff_of_an_unreadable_file_exits_2(files: dict[str, Path], content: bytes | None, reason: str) -> None:
+    if content is not None:
+        files["baseline"].write_bytes(content)
+    result = run("baseline", "diff", files["baseline"], files["healthy"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"connguard: error: {files['baseline']}: {reason}")

@@ -29,6 +29,8 @@ def _is_snapshot(path: str) -> bool:
             head = handle.read(4096)
     except OSError as exc:
         raise BaselineError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        return False  # load_baseline reports the byte that is not UTF-8
     return head.lstrip().startswith("{")
 
 
