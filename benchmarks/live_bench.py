@@ -25,12 +25,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from connguard.collectors.live.ratelimit import Limit, RateLimits  # noqa: E402
-from connguard.collectors.live.retry import RetryPolicy  # noqa: E402
-from connguard.collectors.live.runner import SOURCES  # noqa: E402
-from fake_m365 import dataset  # noqa: E402
-from helpers_live import LiveEnv, make_env  # noqa: E402
-from fake_m365.pki import make_pki  # noqa: E402
+from connguard.collectors.live.ratelimit import Limit, RateLimits
+from connguard.collectors.live.retry import RetryPolicy
+from connguard.collectors.live.runner import SOURCES
+from fake_m365 import dataset
+from fake_m365.pki import make_pki
+from helpers_live import LiveEnv, make_env
 
 
 def _timed(env: LiveEnv, sources: tuple[str, ...], **kwargs: object) -> tuple[float, object]:
@@ -43,7 +43,7 @@ def _timed(env: LiveEnv, sources: tuple[str, ...], **kwargs: object) -> tuple[fl
 def concurrency(env: LiveEnv, latency: float, rounds: int) -> None:
     env.fake.latency = latency
     # Real sleeps (not recorded ones) so waits count; a realistic poll interval for the audit query.
-    kwargs = dict(retry=RetryPolicy(base_delay=0.05), limits=RateLimits(), settings=_settings(poll=0.5))
+    kwargs = {"retry": RetryPolicy(base_delay=0.05), "limits": RateLimits(), "settings": _settings(poll=0.5)}
     single = {}
     for name in SOURCES:
         single[name] = min(_timed(env, (name,), **kwargs)[0] for _ in range(rounds))

@@ -15,16 +15,16 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-
-from connguard.cli import main
 from connguard.collectors.live.auth import CredentialOptions
 from connguard.collectors.live.base import Settings
 from connguard.collectors.live.ratelimit import Limit, RateLimits
 from connguard.collectors.live.retry import RetryPolicy
-from connguard.collectors.live.runner import CollectOptions, Collection, collect
+from connguard.collectors.live.runner import Collection, CollectOptions, collect
 from fake_m365 import App, FakeM365, dataset
 from fake_m365.authserver import federated_token
 from fake_m365.pki import Pki, make_pki
+
+from connguard.cli import main
 
 TENANT = "contoso.onmicrosoft.com"
 CLIENT_ID = "11111111-2222-3333-4444-555555555555"
@@ -78,11 +78,11 @@ class LiveEnv:
         retry = RetryPolicy(base_delay=0.001, sleep=recorded.append)
         creds = {"secret": CredentialOptions(client_secret_env=SECRET_ENV),
                  "certificate": CredentialOptions(certificate=str(self.pki.client.pem_path))}[kind]
-        base: dict[str, Any] = dict(
-            tenant=TENANT, client_id=CLIENT_ID, credentials=creds, endpoints_file=str(self.endpoints),
-            ca_bundle=str(self.pki.ca_pem_path), retry=retry,
-            limits=RateLimits(host_limit=Limit(10_000, 1.0), sleep=recorded.append),
-            settings=Settings(audit_poll_interval=0.001), now=self.fake.data.now + dt.timedelta(minutes=30))
+        base: dict[str, Any] = {
+            "tenant": TENANT, "client_id": CLIENT_ID, "credentials": creds, "endpoints_file": str(self.endpoints),
+            "ca_bundle": str(self.pki.ca_pem_path), "retry": retry,
+            "limits": RateLimits(host_limit=Limit(10_000, 1.0), sleep=recorded.append),
+            "settings": Settings(audit_poll_interval=0.001), "now": self.fake.data.now + dt.timedelta(minutes=30)}
         base.update(kwargs)
         return CollectOptions(**base)
 

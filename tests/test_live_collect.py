@@ -4,18 +4,19 @@ then `connguard scan` on the snapshot finds the planted compromise."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
+from fake_m365 import dataset
+from helpers_live import LiveEnv
 
 from connguard import snapshot
-from fake_m365 import dataset
-from helpers_live import LiveEnv, live, live_pki  # noqa: F401 - fixtures
 
 CONFIG = """organization:
   onprem_ips: [203.0.113.0/28]
   approved_admins: [exo-admin@contoso.com]
 """
+
+pytest_plugins = ("helpers_live",)  # the live/live_pki fixtures
 
 
 def _assert_planted(data: dict) -> None:

@@ -4,8 +4,9 @@ and writes nothing."""
 from __future__ import annotations
 
 import pytest
+from helpers_live import CLIENT_ID, PASSWORD_ENV, SECRET_ENV, TENANT, LiveEnv
 
-from helpers_live import CLIENT_ID, PASSWORD_ENV, SECRET_ENV, TENANT, LiveEnv, live, live_pki  # noqa: F401
+pytest_plugins = ("helpers_live",)  # the live/live_pki fixtures
 
 
 def _fails(live: LiveEnv, args: list[str], expected: str, env: dict[str, str] | None = None) -> None:

@@ -9,10 +9,11 @@ import json
 from typing import Any
 
 import pytest
-
 from connguard.collectors.live.progress import print_summary
 from fake_m365 import dataset
-from helpers_live import LiveEnv, live, live_pki  # noqa: F401 - fixtures
+from helpers_live import LiveEnv
+
+pytest_plugins = ("helpers_live",)  # the live/live_pki fixtures
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from connguard.collectors.live.apierror import parse_error
 from connguard.collectors.live.endpoints import EndpointsError, resolve
 from connguard.collectors.live.http import MsalHttpClient

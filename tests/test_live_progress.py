@@ -17,7 +17,9 @@ import time
 
 from connguard.collectors.live.base import Tracker
 from connguard.collectors.live.progress import RichReporter, make_reporter
-from helpers_live import LiveEnv, live, live_pki  # noqa: F401 - fixtures
+from helpers_live import LiveEnv
+
+pytest_plugins = ("helpers_live",)  # the live/live_pki fixtures
 
 
 def test_text_mode_logs_events_and_prints_the_source_table(live: LiveEnv) -> None:

@@ -12,11 +12,13 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 import pytest
-
 from connguard.collectors.live.auth import CredentialOptions
 from connguard.collectors.live.runner import collect
+from helpers_live import PASSWORD_ENV, SECRET, SECRET_ENV, LiveEnv
+
 from connguard.errors import InputError
-from helpers_live import PASSWORD_ENV, SECRET, SECRET_ENV, LiveEnv, live, live_pki  # noqa: F401 - fixtures
+
+pytest_plugins = ("helpers_live",)  # the live/live_pki fixtures
 
 
 def _secrets(live: LiveEnv) -> list[str]:

@@ -9,6 +9,11 @@ mailstats_source, alerts, audit, identity), runner (concurrency and assembly), p
 """
 
 from connguard.collectors.live.auth import CredentialOptions
-from connguard.collectors.live.runner import CollectOptions, Collection, collect, run_collection
+from connguard.collectors.live.runner import (
+    Collection,
+    CollectOptions,
+    collect,
+    run_collection,
+)
 
 __all__ = ["CollectOptions", "Collection", "CredentialOptions", "collect", "run_collection"]

@@ -18,8 +18,8 @@ CONNECTOR_ALERT_TITLE = "suspicious connector activity"
 class AlertsSource:
     """alerts fact set."""
 
-    name = "alerts"
-    fact_sets = ("alerts",)
+    name: str = "alerts"
+    fact_sets: tuple[str, ...] = ("alerts",)
 
     def collect(self, ctx: Context, tracker: Tracker) -> dict[str, FactResult]:
         origin = "graph security/alerts_v2"

@@ -16,7 +16,14 @@ from typing import Any
 
 from connguard.collectors import mapping
 from connguard.collectors.live.apierror import ApiError
-from connguard.collectors.live.base import Context, FactResult, Tracker, classify, map_records
+from connguard.collectors.live.base import (
+    Context,
+    FactResult,
+    Tracker,
+    classify,
+    map_records,
+)
+
 from connguard.normalize import format_time
 
 OPERATIONS = ["New-InboundConnector", "Set-InboundConnector", "Remove-InboundConnector"]
@@ -32,8 +39,8 @@ class AuditFailed(Exception):
 class AuditSource:
     """audit_events fact set; publishes the accounts that changed connectors."""
 
-    name = "audit"
-    fact_sets = ("audit_events",)
+    name: str = "audit"
+    fact_sets: tuple[str, ...] = ("audit_events",)
 
     def collect(self, ctx: Context, tracker: Tracker) -> dict[str, FactResult]:
         result = self._collect(ctx, tracker)

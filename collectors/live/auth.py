@@ -12,17 +12,18 @@ from __future__ import annotations
 import datetime as dt
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 import msal
+from connguard.collectors.live.endpoints import Endpoints
+from connguard.collectors.live.http import HttpClient, MsalHttpClient
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from connguard.collectors.live.endpoints import Endpoints
-from connguard.collectors.live.http import HttpClient, MsalHttpClient
 from connguard.errors import InputError
 
 FEDERATED_TOKEN_ENV = "AZURE_FEDERATED_TOKEN_FILE"

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Iterator, Protocol
+from typing import Any, Protocol
 
 from connguard.collectors.live.apierror import ApiError
 from connguard.collectors.live.endpoints import Endpoints
 from connguard.collectors.live.http import HttpClient
+
 from connguard.normalize import format_time
 
 
@@ -30,7 +32,7 @@ class FactResult:
     errors: list[str] = field(default_factory=list)
 
     @classmethod
-    def failed(cls, exc: ApiError, permission: str, origin: str, *, what: str) -> "FactResult":
+    def failed(cls, exc: ApiError, permission: str, origin: str, *, what: str) -> FactResult:
         """missing (no permission, no licence, API absent) or error (anything else)."""
         status, reason, grant = classify(exc, permission, what=what)
         return cls(status=status, reason=reason, permission=grant, origin=origin)
@@ -50,7 +52,7 @@ def classify(exc: ApiError, permission: str, *, what: str) -> tuple[str, str, st
 class Reporter(Protocol):
     """Receives progress from the trackers (see progress.py)."""
 
-    def update(self, tracker: "Tracker", event: str, detail: str | None = None) -> None: ...
+    def update(self, tracker: Tracker, event: str, detail: str | None = None) -> None: ...
 
 
 class Tracker:

@@ -9,8 +9,9 @@ read are skipped by key, so none is lost or doubled.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Any
 
 from connguard.collectors import mapping
 from connguard.collectors.live.apierror import ApiError
@@ -80,8 +81,8 @@ def read_cmdlet(ctx: Context, tracker: Tracker, cmdlet: str) -> list[dict[str, A
 class ExchangeConfigSource:
     """Connectors, accepted domains and blocked connectors."""
 
-    name = "exchange"
-    fact_sets = tuple(CMDLETS)
+    name: str = "exchange"
+    fact_sets: tuple[str, ...] = tuple(CMDLETS)
 
     def collect(self, ctx: Context, tracker: Tracker) -> dict[str, FactResult]:
         results: dict[str, FactResult] = {}

@@ -12,15 +12,16 @@ import json
 import os
 import ssl
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Protocol
+from typing import Any, Protocol
 from urllib.parse import urlparse
 
 import httpx
-
 from connguard.collectors.live.apierror import ApiError, parse_error
 from connguard.collectors.live.ratelimit import RateLimits
 from connguard.collectors.live.retry import RETRYABLE_STATUS, RetryPolicy
+
 from connguard.errors import InputError
 
 

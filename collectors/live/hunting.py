@@ -13,8 +13,9 @@ from __future__ import annotations
 import ipaddress
 import json
 import math
+from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any, Iterable
+from typing import Any
 
 from connguard.normalize import format_time, parse_time
 

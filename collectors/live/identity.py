@@ -26,8 +26,8 @@ def _quote(value: str) -> str:
 class IdentitySource:
     """Role holders, risk and sign-ins merged into admin facts."""
 
-    name = "identity"
-    fact_sets = ("admins",)
+    name: str = "identity"
+    fact_sets: tuple[str, ...] = ("admins",)
 
     def collect(self, ctx: Context, tracker: Tracker) -> dict[str, FactResult]:
         builder = mapping.AdminsBuilder()

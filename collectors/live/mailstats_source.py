@@ -25,8 +25,8 @@ _ACCEPTED_FIELDS = ["new_recipient_domain_count", "new_recipient_domains", "non_
 class MailStatsSource:
     """Hourly outbound statistics per connector."""
 
-    name = "mail_stats"
-    fact_sets = ("mail_stats",)
+    name: str = "mail_stats"
+    fact_sets: tuple[str, ...] = ("mail_stats",)
 
     def collect(self, ctx: Context, tracker: Tracker) -> dict[str, FactResult]:
         accepted = ctx.shared.wait("accepted_domains", ctx.settings.dependency_timeout)

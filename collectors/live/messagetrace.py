@@ -19,6 +19,7 @@ from connguard.collectors import mailstats
 from connguard.collectors.live.apierror import ApiError
 from connguard.collectors.live.base import Context, Tracker
 from connguard.collectors.live.exchange import invoke, is_expired_paging
+
 from connguard.normalize import format_time
 
 SLICE = timedelta(days=10)

@@ -18,11 +18,10 @@ import threading
 import time
 from typing import Any, TextIO
 
+from connguard.collectors.live.base import Tracker
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
-
-from connguard.collectors.live.base import Tracker
 
 _PERIOD = 10.0  # seconds between progress lines for one source in text/json mode
 

@@ -10,12 +10,13 @@ instead of spending them.
 
 from __future__ import annotations
 
+import math
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 from datetime import datetime, timezone
-from typing import Callable
+from email.utils import parsedate_to_datetime
 
 RETRYABLE_STATUS: frozenset[int] = frozenset({429, 500, 502, 503, 504})
 
@@ -60,6 +61,6 @@ def parse_retry_after(value: str | None, *, now: Callable[[], datetime] = lambda
         if when.tzinfo is None:
             when = when.replace(tzinfo=timezone.utc)
         seconds = (when - now()).total_seconds()
-    if seconds != seconds or seconds < 0:  # NaN or in the past
+    if math.isnan(seconds) or seconds < 0:  # unreadable or in the past
         return 0.0
     return seconds

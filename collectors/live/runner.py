@@ -9,15 +9,23 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any
 
-from connguard import __version__, snapshot
 from connguard.collectors.live.alerts import AlertsSource
 from connguard.collectors.live.audit import AuditSource
 from connguard.collectors.live.auth import CredentialOptions, TokenSource
-from connguard.collectors.live.base import Context, FactResult, Reporter, Settings, Shared, Source, Tracker
+from connguard.collectors.live.base import (
+    Context,
+    FactResult,
+    Reporter,
+    Settings,
+    Shared,
+    Source,
+    Tracker,
+)
 from connguard.collectors.live.endpoints import resolve
 from connguard.collectors.live.exchange import ExchangeConfigSource
 from connguard.collectors.live.http import HttpClient
@@ -25,6 +33,8 @@ from connguard.collectors.live.identity import IdentitySource
 from connguard.collectors.live.mailstats_source import MailStatsSource
 from connguard.collectors.live.ratelimit import RateLimits
 from connguard.collectors.live.retry import RetryPolicy
+
+from connguard import __version__, snapshot
 from connguard.errors import InputError
 from connguard.normalize import NormalizationError, format_time, parse_duration
 

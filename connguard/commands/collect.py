@@ -21,7 +21,8 @@ from connguard.collectors.live.base import Settings
 from connguard.collectors.live.endpoints import CLOUDS
 from connguard.collectors.live.progress import make_reporter, print_summary
 from connguard.collectors.live.retry import RetryPolicy
-from connguard.collectors.live.runner import SOURCES, CollectOptions, collect as run
+from connguard.collectors.live.runner import SOURCES, CollectOptions
+from connguard.collectors.live.runner import collect as run
 from connguard.errors import InputError
 
 

@@ -191,7 +191,7 @@ def build(now: dt.datetime, *, days: int = 9, spam_per_hour: int = 150) -> Datas
          "alertWebUrl": None, "createdDateTime": _graph_time(now - dt.timedelta(days=3)),
          "lastUpdateDateTime": _graph_time(now - dt.timedelta(days=3)), "evidence": []},
     ]
-    user = lambda upn, name: {"@odata.type": "#microsoft.graph.user", "id": _uuid(upn), "userPrincipalName": upn,  # noqa: E731
+    user = lambda upn, name: {"@odata.type": "#microsoft.graph.user", "id": _uuid(upn), "userPrincipalName": upn,
                               "displayName": name}
     data.role_members = {
         "62e90394-69f5-4237-9190-012177145e10": [user(GLOBAL_ADMIN, "Global Admin")],

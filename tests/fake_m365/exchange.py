@@ -37,8 +37,8 @@ def _page(rows: list[dict[str, Any]], context: str, *, more: bool, next_link: st
     body: dict[str, Any] = {"@odata.context": context, "adminapi.warnings@odata.type": "#Collection(String)",
                             "@adminapi.warnings": [], "value": rows}
     if more:
-        body["@adminapi.warnings"] = ["There are more results available than are currently displayed. "
-                                      "To view them, increase the value for the ResultSize parameter."]
+        body["@adminapi.warnings"] = [("There are more results available than are currently displayed. "
+                                      "To view them, increase the value for the ResultSize parameter.")]
     if next_link:
         body["@odata.nextLink"] = next_link
     return body
@@ -47,7 +47,7 @@ def _page(rows: list[dict[str, Any]], context: str, *, more: bool, next_link: st
 class ExchangeApi:
     """Route handler for the admin API."""
 
-    def __init__(self, fake: "FakeM365") -> None:
+    def __init__(self, fake: FakeM365) -> None:
         self.fake = fake
         self.trace_limit = (100, 300.0)          # requests, seconds (benchmarks scale the window)
         self.trace_stamps: collections.deque[float] = collections.deque()

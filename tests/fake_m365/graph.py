@@ -29,7 +29,7 @@ def _t(text: str) -> dt.datetime:
 class GraphApi:
     """Route handler for graph paths `/v1.0/...` and `/beta/...`."""
 
-    def __init__(self, fake: "FakeM365") -> None:
+    def __init__(self, fake: FakeM365) -> None:
         self.fake = fake
         self.queries: dict[str, dict[str, Any]] = {}
         self.polls_until_done = 2
@@ -161,7 +161,7 @@ class GraphApi:
 class ManagementApi:
     """Office 365 Management Activity API (Audit.Exchange content)."""
 
-    def __init__(self, fake: "FakeM365") -> None:
+    def __init__(self, fake: FakeM365) -> None:
         self.fake = fake
         self.subscribed = False
 

@@ -15,7 +15,7 @@ from collections import defaultdict
 from typing import Any
 
 _RANGE = re.compile(r"Timestamp between \(datetime\(([^)]+)\) \.\. datetime\(([^)]+)\)\)")
-_ACCEPTED = re.compile(r"let accepted = dynamic\((\[.*?\])\);", re.S)
+_ACCEPTED = re.compile(r"let accepted = dynamic\((\[.*?\])\);", re.DOTALL)
 _REQUIRED = ("EmailEvents", 'EmailDirection == "Outbound"', "summarize", "by Connectors, NoConnectorIp, Hour = bin(Timestamp, 1h)")
 
 SCHEMA = [{"name": "Connectors", "type": "String"}, {"name": "NoConnectorIp", "type": "String"}, {"name": "Hour", "type": "DateTime"},

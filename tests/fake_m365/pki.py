@@ -107,7 +107,7 @@ def make_pki(directory: Path) -> Pki:
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
 
     app_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    valid = dict(not_before=now - dt.timedelta(days=1), not_after=now + dt.timedelta(days=365))
+    valid = {"not_before": now - dt.timedelta(days=1), "not_after": now + dt.timedelta(days=365)}
     client = _client_cert(directory, "app", app_key, **valid)
     password = "pem-pass-" + hashlib.sha256(str(now).encode()).hexdigest()[:12]
     client_encrypted = _client_cert(directory, "app-encrypted", app_key, password=password,

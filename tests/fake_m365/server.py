@@ -15,7 +15,16 @@ from urllib.parse import parse_qsl, urlsplit
 
 from fake_m365 import dataset
 from fake_m365.authserver import AuthServer
-from fake_m365.core import App, Fault, Faults, Request, Response, fault_response, graph_error, json_response
+from fake_m365.core import (
+    App,
+    Fault,
+    Faults,
+    Request,
+    Response,
+    fault_response,
+    graph_error,
+    json_response,
+)
 from fake_m365.exchange import ExchangeApi
 from fake_m365.graph import GraphApi, ManagementApi
 from fake_m365.pki import Pki
@@ -37,7 +46,7 @@ class Logged:
 
 @dataclass
 class FakeM365:
-    """A faithful-enough Microsoft 365 tenant on loopback. Use as a context manager."""
+    """A faithful-enough Microsoft 365 tenant on loopback (start() it, stop() it)."""
 
     pki: Pki
     data: dataset.Dataset
@@ -61,14 +70,14 @@ class FakeM365:
                           "management": "https://manage.office.com"}
 
     # -- lifecycle -----------------------------------------------------------------------
-    def start(self) -> "FakeM365":
+    def start(self) -> FakeM365:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
             disable_nagle_algorithm = True  # one small response must not wait 40 ms for a delayed ACK
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence stderr
+            def log_message(self, format: str, *args: Any) -> None:
                 pass
 
             def _serve(self) -> None:
@@ -86,7 +95,7 @@ class FakeM365:
                 self.end_headers()
                 self.wfile.write(resp.body)
 
-            do_GET = do_POST = _serve  # noqa: N815
+            do_GET = do_POST = _serve
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
@@ -109,12 +118,6 @@ class FakeM365:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
-
-    def __enter__(self) -> "FakeM365":
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
 
     # -- configuration helpers -----------------------------------------------------------
     def add_app(self, app: App) -> App:
