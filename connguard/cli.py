@@ -32,6 +32,10 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except InputError as exc:
             fail(exc)
+        except click.UsageError as exc:  # bad flags are unusable input too: one line, exit 2
+            command = f"{exc.ctx.command_path}: " if exc.ctx is not None else ""
+            click.echo(f"connguard: error: {command}{exc.format_message()} (see --help)", err=True)
+            sys.exit(EXIT_INPUT)
 
 
 @click.group(cls=_Group)

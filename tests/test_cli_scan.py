@@ -150,7 +150,16 @@ def test_snapshot_xor_demo(setup: dict[str, Path]) -> None:
     both = CliRunner().invoke(main, ["scan", str(setup["snapshot"]), "--demo"])
     neither = CliRunner().invoke(main, ["scan"])
     assert both.exit_code == neither.exit_code == 2
-    assert "exactly one of SNAPSHOT or --demo" in both.stderr
+    (line,) = both.stderr.splitlines()
+    assert line.startswith("connguard: error: ") and "exactly one of SNAPSHOT or --demo" in line
+
+
+def test_bad_flag_is_one_line_and_exit_2(setup: dict[str, Path]) -> None:
+    result = scan(setup, "--format", "pdf", "--output", str(setup["out"]))
+    assert result.exit_code == 2
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("connguard: error: ") and "'pdf' is not one of" in line
+    assert not setup["out"].parent.exists()
 
 
 def test_missing_snapshot_file(setup: dict[str, Path]) -> None:
