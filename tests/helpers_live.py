@@ -23,15 +23,9 @@ from connguard.collectors.live.runner import Collection, CollectOptions, collect
 from fake_m365 import App, FakeM365, dataset
 from fake_m365.authserver import federated_token
 from fake_m365.pki import Pki, make_pki
+from live_constants import CLIENT_ID, PASSWORD_ENV, SECRET, SECRET_ENV, SUBJECT, TENANT
 
 from connguard.cli import main
-
-TENANT = "contoso.onmicrosoft.com"
-CLIENT_ID = "11111111-2222-3333-4444-555555555555"
-SECRET = "fake-secret-Zq8~" + "k3Jd9Lm2Np5Rs7Tv"
-SECRET_ENV = "CONNGUARD_TEST_SECRET"
-SUBJECT = "repo:contoso/mail-guard:ref:refs/heads/main"
-PASSWORD_ENV = "CONNGUARD_TEST_PEM_PASSWORD"
 
 
 @dataclass

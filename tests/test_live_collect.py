@@ -4,10 +4,10 @@ then `connguard scan` on the snapshot finds the planted compromise."""
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import pytest
 from fake_m365 import dataset
-from helpers_live import LiveEnv
 
 from connguard import snapshot
 
@@ -15,6 +15,9 @@ CONFIG = """organization:
   onprem_ips: [203.0.113.0/28]
   approved_admins: [exo-admin@contoso.com]
 """
+
+if TYPE_CHECKING:
+    from helpers_live import LiveEnv
 
 pytest_plugins = ("helpers_live",)  # the live/live_pki fixtures
 

@@ -3,8 +3,13 @@ and writes nothing."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
-from helpers_live import CLIENT_ID, PASSWORD_ENV, SECRET_ENV, TENANT, LiveEnv
+from live_constants import CLIENT_ID, PASSWORD_ENV, SECRET_ENV, TENANT
+
+if TYPE_CHECKING:
+    from helpers_live import LiveEnv
 
 pytest_plugins = ("helpers_live",)  # the live/live_pki fixtures
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import io
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from connguard.collectors.live.progress import print_summary
 from fake_m365 import dataset
-from helpers_live import LiveEnv
+
+if TYPE_CHECKING:
+    from helpers_live import LiveEnv
 
 pytest_plugins = ("helpers_live",)  # the live/live_pki fixtures
 

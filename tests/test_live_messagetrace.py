@@ -4,10 +4,12 @@ expired pagination request gives exactly the statistics advanced hunting gives."
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fake_m365 import dataset
-from helpers_live import LiveEnv
+
+if TYPE_CHECKING:
+    from helpers_live import LiveEnv
 
 pytest_plugins = ("helpers_live",)  # the live/live_pki fixtures
 

@@ -14,10 +14,13 @@ import subprocess
 import sys
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from connguard.collectors.live.base import Tracker
 from connguard.collectors.live.progress import RichReporter, make_reporter
-from helpers_live import LiveEnv
+
+if TYPE_CHECKING:
+    from helpers_live import LiveEnv
 
 pytest_plugins = ("helpers_live",)  # the live/live_pki fixtures
 

@@ -9,14 +9,18 @@ import logging
 import os
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
 import pytest
 from connguard.collectors.live.auth import CredentialOptions
 from connguard.collectors.live.runner import collect
-from helpers_live import PASSWORD_ENV, SECRET, SECRET_ENV, LiveEnv
+from live_constants import PASSWORD_ENV, SECRET, SECRET_ENV
 
 from connguard.errors import InputError
+
+if TYPE_CHECKING:
+    from helpers_live import LiveEnv
 
 pytest_plugins = ("helpers_live",)  # the live/live_pki fixtures
 
