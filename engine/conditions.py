@@ -161,25 +161,36 @@ def _empty(key: Any) -> bool:
     return key is None or key == [] or key == {}
 
 
-OPERATORS: dict[str, tuple[Callable[[Any], Any], Callable[..., bool]]] = {
-    "eq": (_prep_any, _eq),
-    "ne": (_prep_any, lambda k, v: not _eq(k, v)),
-    "gt": (_prep_number, lambda k, v: _number(k) and k > v),
-    "gte": (_prep_number, lambda k, v: _number(k) and k >= v),
-    "lt": (_prep_number, lambda k, v: _number(k) and k < v),
-    "lte": (_prep_number, lambda k, v: _number(k) and k <= v),
-    "in": (_prep_list, lambda k, v: _norm(k) in v),
-    "not-in": (_prep_list, lambda k, v: _norm(k) not in v),
-    "contains": (_prep_any, _contains),
-    "intersect": (_prep_list, lambda k, v: isinstance(k, list) and any(_norm(x) in v for x in k)),
-    "glob": (_prep_glob, lambda k, v: isinstance(k, str) and v.match(k) is not None),
-    "regex": (_prep_regex, lambda k, v: isinstance(k, str) and v.search(k) is not None),
-    "cidr-in": (_prep_cidrs, _cidr_in),
-    "cidr-not-in": (_prep_cidrs, _cidr_not_in),
-    "older-than": (_prep_duration, None),  # type: ignore[dict-item]  # needs the scope's time
-    "newer-than": (_prep_duration, None),  # type: ignore[dict-item]
-    "absent": (lambda v: None, lambda k, v: _empty(k)),
-    "present": (lambda v: None, lambda k, v: not _empty(k)),
+def _older(key: Any, seconds: float, now: float) -> bool:
+    stamp = epoch(key) if isinstance(key, str) else None
+    return stamp is not None and now - stamp > seconds
+
+
+def _newer(key: Any, seconds: float, now: float) -> bool:
+    stamp = epoch(key) if isinstance(key, str) else None
+    return stamp is not None and now - stamp < seconds
+
+
+# op -> (prepare the operand, check(key, prepared operand, the snapshot's time)).
+OPERATORS: dict[str, tuple[Callable[[Any], Any], Callable[[Any, Any, float], bool]]] = {
+    "eq": (_prep_any, lambda k, v, now: _eq(k, v)),
+    "ne": (_prep_any, lambda k, v, now: not _eq(k, v)),
+    "gt": (_prep_number, lambda k, v, now: _number(k) and k > v),
+    "gte": (_prep_number, lambda k, v, now: _number(k) and k >= v),
+    "lt": (_prep_number, lambda k, v, now: _number(k) and k < v),
+    "lte": (_prep_number, lambda k, v, now: _number(k) and k <= v),
+    "in": (_prep_list, lambda k, v, now: _norm(k) in v),
+    "not-in": (_prep_list, lambda k, v, now: _norm(k) not in v),
+    "contains": (_prep_any, lambda k, v, now: _contains(k, v)),
+    "intersect": (_prep_list, lambda k, v, now: isinstance(k, list) and any(_norm(x) in v for x in k)),
+    "glob": (_prep_glob, lambda k, v, now: isinstance(k, str) and v.match(k) is not None),
+    "regex": (_prep_regex, lambda k, v, now: isinstance(k, str) and v.search(k) is not None),
+    "cidr-in": (_prep_cidrs, lambda k, v, now: _cidr_in(k, v)),
+    "cidr-not-in": (_prep_cidrs, lambda k, v, now: _cidr_not_in(k, v)),
+    "older-than": (_prep_duration, _older),
+    "newer-than": (_prep_duration, _newer),
+    "absent": (lambda v: None, lambda k, v, now: _empty(k)),
+    "present": (lambda v: None, lambda k, v, now: not _empty(k)),
 }
 
 
@@ -198,7 +209,7 @@ class Leaf:
         prepare, check = OPERATORS[self.op]
         key = scope.search(self.key)
         if self.op in NO_OPERAND:
-            return check(key, None)
+            return check(key, None, scope.now)
         if self.has_literal:
             operand = self.literal
         else:
@@ -213,13 +224,7 @@ class Leaf:
             else:
                 operand = prepare(raw)
                 scope.prepared[(id(self), id(raw))] = (raw, operand)
-        if self.op in ("older-than", "newer-than"):
-            stamp = epoch(key) if isinstance(key, str) else None
-            if stamp is None:
-                return False
-            age = scope.now - stamp
-            return age > operand if self.op == "older-than" else age < operand
-        return check(key, operand)
+        return check(key, operand, scope.now)
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,21 @@ class YamlError(InputError):
 
 class _Loader(yaml.SafeLoader):
     """SafeLoader with YAML 1.2 scalars: dates stay strings, and only true/false are
-    booleans (YAML 1.1 reads a join's `on:` key, or a country code `NO`, as a boolean)."""
+    booleans (YAML 1.1 reads a join's `on:` key, or a country code `NO`, as a boolean).
+    Counts aliases while composing, which stops a bomb before anything is expanded."""
+
+    def __init__(self, stream: str, origin: str) -> None:
+        super().__init__(stream)
+        self.origin = origin
+        self.aliases = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            self.aliases += 1
+            if self.aliases > MAX_ALIASES:
+                line = self.peek_event().start_mark.line + 1
+                raise YamlError(self.origin, line, f"more than {MAX_ALIASES} YAML aliases")
+        return super().compose_node(parent, index)
 
 
 _DROPPED = {"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:bool"}
@@ -88,9 +102,8 @@ class _Builder:
     def build(self, node: yaml.Node, path: Path) -> Any:
         self.nodes += 1
         if self.nodes > MAX_NODES:
-            raise YamlError(self.marks.origin, node.start_mark.line + 1, f"document expands to more than "
-                f"{MAX_NODES} values (alias bomb?)"
-            )
+            raise YamlError(self.marks.origin, node.start_mark.line + 1,
+                            f"document expands to more than {MAX_NODES} values (alias bomb?)")
         self.marks.lines.setdefault(path, node.start_mark.line + 1)
         if isinstance(node, yaml.ScalarNode):
             return self.loader.construct_object(node)
@@ -121,22 +134,8 @@ def load(text: str, origin: str) -> tuple[Any, Marks]:
     Raises YamlError (`file:line: reason`) for syntax errors, unknown tags (`!!python/...`),
     merge keys, more than one document, too many aliases or too large an expansion.
     """
-    loader = _Loader(text)
+    loader = _Loader(text, origin)
     try:
-        aliases = 0
-        # Count alias events while composing: cheap and catches bombs before expansion.
-        original_compose = loader.compose_node
-
-        def counting_compose(parent: Any, index: Any) -> Any:
-            nonlocal aliases
-            if loader.check_event(yaml.AliasEvent):
-                aliases += 1
-                if aliases > MAX_ALIASES:
-                    mark = loader.peek_event().start_mark
-                    raise YamlError(origin, mark.line + 1, f"more than {MAX_ALIASES} YAML aliases")
-            return original_compose(parent, index)
-
-        loader.compose_node = counting_compose  # type: ignore[method-assign]
         node = loader.get_single_node()
         if node is None:
             return None, Marks(origin, {(): 1})
