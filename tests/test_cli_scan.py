@@ -185,3 +185,11 @@ def test_python_dash_m_connguard(setup: dict[str, Path]) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["findings"][0]["rule_id"] == "T-0001"
+
+
+def test_rules_directories_add_to_the_shipped_pack(setup: dict[str, Path]) -> None:
+    result = CliRunner().invoke(main, ["scan", str(setup["snapshot"]), "--rules", str(setup["rules"]),
+                                       "--format", "json", "--fail-on", "none"])
+    assert result.exit_code == 0, result.stderr
+    rule_ids = {c["rule_id"] for c in report_of(result)["coverage"]}
+    assert "T-0001" in rule_ids and any(r.startswith("CG-") for r in rule_ids)

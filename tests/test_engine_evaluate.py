@@ -197,3 +197,12 @@ def test_suppressions_and_their_expiry_use_the_snapshot_date(tmp_path: Path) -> 
     assert not by_name["Relay B"].suppressed
     (warning,) = result.warnings
     assert "suppression of T-0001 for connector 'Relay B' (config line 4) expired on 2026-11-19" in warning
+
+
+def test_deprecated_rules_still_run_and_say_what_replaces_them(tmp_path: Path) -> None:
+    write_rule(tmp_path, "T-0001", SIMPLE_BODY + "deprecated: {reason: too noisy, replacement: T-0002}\n")
+    path = tmp_path / "T-0001.yaml"
+    path.write_text(path.read_text().replace("status: stable", "status: deprecated"))
+    result = evaluate(make_snapshot(inbound_connectors=[connector()]), load_rules([tmp_path]), Config())
+    assert len(result.findings) == 1
+    assert result.warnings == ["rule T-0001 is deprecated: too noisy (use T-0002)"]
