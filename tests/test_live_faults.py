@@ -157,3 +157,11 @@ def test_audit_without_either_permission_names_both(live: LiveEnv) -> None:
     audit = live.collect().snapshot["sources"]["audit_events"]
     assert audit["status"] == "missing"
     assert "AuditLogsQuery.Read.All" in audit["permission"] and "ActivityFeed.Read" in audit["permission"]
+
+
+def test_hunting_window_is_clamped_to_its_30_days(live: LiveEnv) -> None:
+    data = live.collect(since="40d").snapshot
+    stats = data["sources"]["mail_stats"]
+    assert stats["status"] == "ok" and stats["reason"].startswith("advanced hunting keeps 30 days")
+    query = json.loads(live.fake.requests("POST /v1.0/security/runHuntingQuery")[0].body)
+    assert query["Timespan"] == "P30D"

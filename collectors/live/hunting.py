@@ -19,6 +19,7 @@ from typing import Any
 
 from connguard.normalize import format_time, parse_time
 
+RETENTION = timedelta(days=30)  # advanced hunting keeps 30 days of EmailEvents
 RECIPIENT_DOMAIN_CAP = 500   # per connector and hour, server side (make_set_if's max size)
 _LIST_LIMIT = 50
 

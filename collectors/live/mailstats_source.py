@@ -16,6 +16,7 @@ from connguard.collectors.live.apierror import ApiError
 from connguard.collectors.live.base import Context, FactResult, Tracker, classify
 from connguard.collectors.live.exchange import EXCHANGE_PERMISSION
 from connguard.collectors.live.messagetrace import read_message_trace
+from connguard.normalize import format_time
 
 HUNTING_PERMISSION = "ThreatHunting.Read.All (Microsoft Graph, application; needs Defender for Office 365 Plan 2)"
 _ACCEPTED_FIELDS = ["new_recipient_domain_count", "new_recipient_domains", "non_accepted_sender",
@@ -43,8 +44,8 @@ class MailStatsSource:
     def _hunting(self, ctx: Context, tracker: Tracker, accepted: list[dict[str, Any]] | None,
                  inbound: list[dict[str, Any]] | None) -> FactResult:
         domains = [d["domain"] for d in accepted or []]
-        body = {"Query": hunting.build_query(ctx.start, ctx.end, domains),
-                "Timespan": hunting.timespan(ctx.start, ctx.end)}
+        start = max(ctx.start, ctx.end - hunting.RETENTION)
+        body = {"Query": hunting.build_query(start, ctx.end, domains), "Timespan": hunting.timespan(start, ctx.end)}
         reply = ctx.http.request("POST", f"{ctx.endpoints.graph}/v1.0/security/runHuntingQuery", service="graph",
                                  operation="graph:runHuntingQuery", json_body=body,
                                  headers={"Content-Type": "application/json"}, observer=tracker)
@@ -53,13 +54,16 @@ class MailStatsSource:
         facts = hunting.to_facts(rows, inbound)
         tracker.add_items(len(facts))
         result = FactResult(status="ok", records=facts, origin="defender advanced hunting (EmailEvents, summarised)")
+        if start > ctx.start:
+            result.reason = f"advanced hunting keeps 30 days: mail statistics start at {format_time(start)}"
         if accepted is None:
             for fact in facts:
                 for name in ("non_accepted_sender", "recipient_domains", "new_recipient_domain_count"):
                     fact[name] = None
                 fact["new_recipient_domains"], fact["sender_domains"] = [], []
             result.unavailable_fields = list(_ACCEPTED_FIELDS)
-            result.reason = "accepted domains could not be read: sender and recipient domains not classified"
+            note = "accepted domains could not be read: sender and recipient domains not classified"
+            result.reason = f"{result.reason}; {note}" if result.reason else note
         return result
 
     def _trace(self, ctx: Context, tracker: Tracker, accepted: list[dict[str, Any]] | None,
@@ -76,6 +80,8 @@ class MailStatsSource:
         errors = [f"{outcome.rejected} message trace rows could not be read"] if outcome.rejected else []
         reason = f"{hunting_reason}; read from message trace instead ({outcome.rows} rows, {outcome.duplicates} duplicates dropped)"
         status = "ok"
+        if outcome.note:
+            reason = f"{reason}; {outcome.note}"
         if outcome.incomplete:
             status, reason = "partial", f"{reason}; {outcome.incomplete}"
         return FactResult(status=status, records=aggregator.facts(), reason=reason, permission=hunting_grant,

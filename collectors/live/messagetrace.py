@@ -23,6 +23,7 @@ from connguard.collectors.live.exchange import invoke, is_expired_paging
 from connguard.normalize import format_time
 
 SLICE = timedelta(days=10)
+RETENTION = timedelta(days=90)  # message trace keeps 90 days
 OPERATION = "exchange:Get-MessageTraceV2"
 
 
@@ -34,6 +35,7 @@ class TraceOutcome:
     duplicates: int = 0
     rejected: int = 0
     incomplete: str | None = None   # why the read stopped early, if it did
+    note: str | None = None         # a limit of the service worth reporting
 
 
 def read_message_trace(ctx: Context, tracker: Tracker, aggregator: mailstats.MailStatsAggregator) -> TraceOutcome:
@@ -41,9 +43,12 @@ def read_message_trace(ctx: Context, tracker: Tracker, aggregator: mailstats.Mai
     outcome = TraceOutcome()
     seen = mailstats.SeenKeys()
     try:
+        oldest = max(ctx.start, ctx.end - RETENTION)
+        if oldest > ctx.start:
+            outcome.note = f"message trace keeps 90 days: rows start at {format_time(oldest)}"
         slice_end = ctx.end
-        while slice_end > ctx.start:
-            slice_start = max(ctx.start, slice_end - SLICE)
+        while slice_end > oldest:
+            slice_start = max(oldest, slice_end - SLICE)
             params: dict[str, Any] = {"StartDate": format_time(slice_start), "EndDate": format_time(slice_end),
                                       "ResultSize": ctx.settings.message_trace_page}
             if not _read_slice(ctx, tracker, aggregator, seen, params, outcome):
