@@ -16,6 +16,7 @@ from connguard.collectors.live.apierror import ApiError
 from connguard.collectors.live.base import Context, FactResult, Tracker, classify
 from connguard.collectors.live.exchange import EXCHANGE_PERMISSION
 from connguard.collectors.live.messagetrace import read_message_trace
+
 from connguard.normalize import format_time
 
 HUNTING_PERMISSION = "ThreatHunting.Read.All (Microsoft Graph, application; needs Defender for Office 365 Plan 2)"
