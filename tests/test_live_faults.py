@@ -165,3 +165,15 @@ def test_hunting_window_is_clamped_to_its_30_days(live: LiveEnv) -> None:
     assert stats["status"] == "ok" and stats["reason"].startswith("advanced hunting keeps 30 days")
     query = json.loads(live.fake.requests("POST /v1.0/security/runHuntingQuery")[0].body)
     assert query["Timespan"] == "P30D"
+
+
+def test_national_cloud_keeps_its_token_resources_behind_endpoint_overrides(live: LiveEnv) -> None:
+    us = {"graph": "https://graph.microsoft.us", "exchange": "https://outlook.office365.us",
+          "management": "https://manage.office365.us"}
+    live.fake.resources.update(us)
+    live.fake.auth.resources = set(us.values())
+    data = live.collect(cloud="gcc-high").snapshot
+    assert {s["status"] for s in data["sources"].values()} == {"ok"}
+    scopes = {json.dumps(r.body.decode()) for r in live.fake.requests("/oauth2/v2.0/token")}
+    assert any("graph.microsoft.us%2F.default" in s for s in scopes)
+    assert not any("graph.microsoft.com" in s for s in scopes)

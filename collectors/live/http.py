@@ -127,11 +127,10 @@ class HttpClient:
                 continue
             body = response.content
             if response.status_code in RETRYABLE_STATUS and attempt < self.retry.max_attempts:
-                if response.status_code == 429:
-                    delay = self.retry.throttle_delay(response.headers.get("Retry-After"), attempt)
-                    self._pause(observer, "throttled (429)", delay)
-                else:
-                    self._pause(observer, f"HTTP {response.status_code}", self.retry.backoff(attempt))
+                # Retry-After is honoured wherever the service sends it (429, and some 503s).
+                delay = self.retry.throttle_delay(response.headers.get("Retry-After"), attempt)
+                reason = "throttled (429)" if response.status_code == 429 else f"HTTP {response.status_code}"
+                self._pause(observer, reason, delay)
                 continue
             if response.status_code >= 400:
                 code, message = parse_error(response.status_code, body)
