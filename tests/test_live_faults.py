@@ -177,3 +177,18 @@ def test_national_cloud_keeps_its_token_resources_behind_endpoint_overrides(live
     scopes = {json.dumps(r.body.decode()) for r in live.fake.requests("/oauth2/v2.0/token")}
     assert any("graph.microsoft.us%2F.default" in s for s in scopes)
     assert not any("graph.microsoft.com" in s for s in scopes)
+
+
+def test_sign_ins_of_a_connector_actor_without_a_role_are_read(live: LiveEnv) -> None:
+    import dataclasses
+
+    exchange_admins = "29232cdf-9323-42fd-ade2-1d097af3e4de"
+    members = {role: [p for p in people if p["userPrincipalName"] != dataset.MALLORY]
+               for role, people in live.fake.data.role_members.items()}
+    assert members[exchange_admins] != live.fake.data.role_members[exchange_admins]
+    live.fake.data = dataclasses.replace(live.fake.data, role_members=members)
+    admins = {a["upn"]: a for a in live.collect().snapshot["facts"]["admins"]}
+    mallory = admins[dataset.MALLORY]  # known from the audit log and the risky users, not from a role
+    assert mallory["roles"] == [] and [s["ip"] for s in mallory["sign_ins"]] == [dataset.ATTACKER_IP]
+    filters = [r.query.get("$filter", "") for r in live.fake.requests("GET /v1.0/auditLogs/signIns")]
+    assert any(dataset.MALLORY in f and dataset.EXO_ADMIN not in f for f in filters)
