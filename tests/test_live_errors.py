@@ -3,6 +3,7 @@ and writes nothing."""
 
 from __future__ import annotations
 
+import socket
 from typing import TYPE_CHECKING
 
 import pytest
@@ -123,3 +124,12 @@ def test_bad_endpoints_file(live: LiveEnv, content: str, expected: str) -> None:
 
 def test_bad_since(live: LiveEnv) -> None:
     _fails(live, live.args("secret", "--since", "nine days"), "--since: not a duration")
+
+
+def test_unreachable_sign_in_endpoint(live: LiveEnv) -> None:
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens there now
+    live.endpoints.write_text(f"authority: https://127.0.0.1:{port}\n")
+    _fails(live, live.args(), f"cannot reach https://127.0.0.1:{port}: ConnectError: check the network, HTTPS_PROXY and --endpoints")
