@@ -82,3 +82,31 @@ def test_scan_finds_the_planted_compromise(live: LiveEnv) -> None:
     assert "admin-compromised" in {f["symptom"] for f in report["findings"]}
     assert not [f for f in report["findings"] if (f["connector"] or {}).get("identity") == dataset.GOOD
                 and f["symptom"] in ("outbound-spike", "sender-mismatch")]
+
+
+def test_scan_live_collects_scans_and_keeps_the_snapshot_it_judged(live: LiveEnv) -> None:
+    config = live.dir / "config.yaml"
+    config.write_text(CONFIG)
+    kept = live.dir / "kept.json"
+    collect_args = live.args("secret", output=str(kept))
+    live_args = collect_args[1:collect_args.index("--output")]  # the collect options, minus --output
+    result = live.invoke(["scan", "--live", *live_args, "--keep-snapshot", str(kept),
+                          "--config", str(config), "--format", "json"])
+    assert result.exit_code == 1, result.stderr
+    report = json.loads(result.stdout)
+    assert report["snapshot"]["path"] == str(kept)
+    assert report["snapshot"]["sha256"] == snapshot.load(kept).sha256  # the report judged exactly this file
+    _assert_planted(snapshot.load(kept).data)
+    assert "connector-blocked" in {f["symptom"] for f in report["findings"]}
+
+
+def test_scan_live_needs_the_tenant(live: LiveEnv) -> None:
+    result = live.invoke(["scan", "--live", "--client-id", "x"])
+    assert result.exit_code == 2
+    assert "--live needs --tenant" in result.stderr
+
+
+def test_keep_snapshot_without_live_is_a_usage_error(live: LiveEnv) -> None:
+    result = live.invoke(["scan", "--demo", "--keep-snapshot", str(live.dir / "k.json")])
+    assert result.exit_code == 2 and "--keep-snapshot needs --live" in result.stderr
+    assert not (live.dir / "k.json").exists()

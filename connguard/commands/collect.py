@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Any
+from typing import Any, Callable
 
 import click
 
@@ -30,11 +30,15 @@ class OutputError(InputError):
     """The snapshot could not be written."""
 
 
-def live_options(command: Any) -> Any:
-    """The options `collect` and `scan --live` share (contracts.md), applied as decorators."""
+def live_options(*, required: bool = True) -> Callable[[Any], Any]:
+    """The options `collect` and `scan --live` share (contracts.md), as one decorator.
+
+    `scan` passes required=False: there --tenant and --client-id matter only with --live,
+    and `require_live_identity` checks them then.
+    """
     options = [
-        click.option("--tenant", required=True, help="Tenant GUID or name.onmicrosoft.com."),
-        click.option("--client-id", required=True, help="Application (client) id of the app registration."),
+        click.option("--tenant", required=required, help="Tenant GUID or name.onmicrosoft.com."),
+        click.option("--client-id", required=required, help="Application (client) id of the app registration."),
         click.option("--certificate", type=str, default=None,
                      help="PEM file with the app's certificate and private key."),
         click.option("--certificate-password-env", metavar="VAR", default=None,
@@ -59,9 +63,20 @@ def live_options(command: Any) -> Any:
         click.option("--retry-base-delay", type=float, default=1.0, hidden=True),
         click.option("--poll-interval", type=float, default=5.0, hidden=True),
     ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+
+    def apply(command: Any) -> Any:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return apply
+
+
+def require_live_identity(params: dict[str, Any]) -> None:
+    """--tenant and --client-id are required whenever a collection runs."""
+    for name in ("tenant", "client_id"):
+        if not params.get(name):
+            raise click.UsageError(f"--live needs --{name.replace('_', '-')}")
 
 
 def options_from(params: dict[str, Any]) -> tuple[CollectOptions, Any]:
@@ -106,7 +121,7 @@ def collect_snapshot(params: dict[str, Any]) -> dict[str, Any]:
 
 
 @click.command("collect")
-@live_options
+@live_options()
 @click.option("--output", required=True, metavar="SNAPSHOT", help="Where to write the snapshot (JSON).")
 def collect(output: str, **params: Any) -> None:
     """Read a Microsoft 365 tenant (read-only) and write a snapshot."""

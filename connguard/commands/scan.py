@@ -10,6 +10,7 @@ before anything is written, and `--output` is written atomically.
 
 from __future__ import annotations
 
+import hashlib
 import sys
 from contextlib import ExitStack
 from importlib import resources
@@ -18,6 +19,7 @@ from typing import Any
 import click
 
 from connguard import __version__, snapshot
+from connguard.commands.collect import collect_snapshot, live_options, require_live_identity
 from connguard.config import Config, load_config
 from connguard.engine import configure, evaluate, load_rules, shipped_rules_dir
 from connguard.engine.model import SEVERITIES, SEVERITY_RANK, ScanResult
@@ -57,6 +59,22 @@ def _not_evaluated_summary(result: ScanResult) -> str | None:
     return f"{len(skipped)} of {len(result.coverage)} rules not fully evaluated: " + "; ".join(parts)
 
 
+def _collect_live(params: dict[str, Any], keep_snapshot: str | None) -> snapshot.LoadedSnapshot:
+    """Collect, validate, optionally keep, and present the result as if loaded from a file
+    (so the report's sha256 and SARIF lines match the kept snapshot byte for byte)."""
+    require_live_identity(params)
+    data = collect_snapshot(params)
+    snapshot.validate(data, origin="live collection")
+    text = snapshot.dumps(data)
+    if keep_snapshot:
+        try:
+            snapshot.write_atomic(keep_snapshot, text)
+        except OSError as exc:
+            raise InputError(f"{keep_snapshot}: cannot write snapshot: {exc.strerror or exc}") from None
+    path = keep_snapshot or f"live:{data['tenant']['domain']}"
+    return snapshot.LoadedSnapshot(data=data, path=path, sha256=hashlib.sha256(text.encode()).hexdigest(), text=text)
+
+
 @click.command("scan")
 @click.argument("snapshot_path", required=False, metavar="[SNAPSHOT]")
 @click.option("--demo", is_flag=True, help="Scan the bundled demo snapshot (with the demo config unless --config).")
@@ -70,13 +88,18 @@ def _not_evaluated_summary(result: ScanResult) -> str | None:
 @click.option("--output", metavar="FILE", help="Write the report here (atomically) instead of stdout.")
 @click.option("--fail-on", type=click.Choice((*SEVERITIES, "none")), default="low", show_default=True,
               help="Exit 1 when an unsuppressed finding has this severity or higher.")
+@click.option("--live", is_flag=True, help="Collect from the tenant first (the options of `collect`), then scan.")
+@click.option("--keep-snapshot", metavar="FILE", help="With --live: also write the collected snapshot here.")
+@live_options(required=False)
 def scan(snapshot_path: str | None, demo: bool, rule_dirs: tuple[str, ...], no_default_rules: bool,
          config_path: str | None,
          baseline_path: str | None, allow_tenant_mismatch: bool, fmt: str, output: str | None,
-         fail_on: str) -> None:
+         fail_on: str, live: bool, keep_snapshot: str | None, **live_params: Any) -> None:
     """Check a snapshot for the symptoms of a compromised inbound connector."""
-    if demo == (snapshot_path is not None):
-        raise click.UsageError("give exactly one of SNAPSHOT or --demo")
+    if [demo, snapshot_path is not None, live].count(True) != 1:
+        raise click.UsageError("give exactly one of SNAPSHOT, --demo or --live")
+    if keep_snapshot and not live:
+        raise click.UsageError("--keep-snapshot needs --live")
     if no_default_rules and not rule_dirs:
         raise click.UsageError("--no-default-rules needs at least one --rules DIR")
     from connguard.reports import render
@@ -93,7 +116,7 @@ def scan(snapshot_path: str | None, demo: bool, rule_dirs: tuple[str, ...], no_d
         config = load_config(config_file) if config_file else Config()
         directories = [*([] if no_default_rules else [shipped_rules_dir()]), *rule_dirs]
         pack = configure(load_rules(directories), config)
-        loaded = snapshot.load(snapshot_path)  # type: ignore[arg-type]
+        loaded = _collect_live(live_params, keep_snapshot) if live else snapshot.load(snapshot_path)  # type: ignore[arg-type]
         baseline = (load_baseline_for_scan(baseline_path, loaded.data, config, allow_tenant_mismatch)
                     if baseline_path else None)
         result = evaluate(loaded.data, pack, config, baseline=baseline)
