@@ -151,7 +151,7 @@ def test_snapshot_xor_demo(setup: dict[str, Path]) -> None:
     neither = CliRunner().invoke(main, ["scan"])
     assert both.exit_code == neither.exit_code == 2
     (line,) = both.stderr.splitlines()
-    assert line.startswith("connguard: error: ") and "exactly one of SNAPSHOT or --demo" in line
+    assert line.startswith("connguard: error: ") and "exactly one of SNAPSHOT, --demo or --live" in line
 
 
 def test_bad_flag_is_one_line_and_exit_2(setup: dict[str, Path]) -> None:
