@@ -24,11 +24,11 @@ import ipaddress
 import os
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from connguard.engine import yamlsafe
 from connguard.errors import InputError
+from connguard.textfile import read_text
 
 
 class ConfigError(InputError):
@@ -85,12 +85,7 @@ class Config:
 def load_config(path: str | os.PathLike[str]) -> Config:
     """Read and validate a config file."""
     origin = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise ConfigError(f"{origin}: cannot read config: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{origin}: not UTF-8 text (byte {exc.start})") from None
+    text, _ = read_text(path, what="config", error=ConfigError)
     try:
         data, marks = yamlsafe.load(text, origin)
     except yamlsafe.YamlError as exc:

@@ -13,15 +13,17 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import fastjsonschema
 
 from connguard.errors import InputError
+from connguard.textfile import read_text
 
 SCHEMA_VERSION = "1.0"
 FACT_SETS: tuple[str, ...] = (
@@ -103,14 +105,7 @@ def loads(text: str, *, origin: str = "<snapshot>") -> dict[str, Any]:
 def load(path: str | os.PathLike[str]) -> LoadedSnapshot:
     """Read, parse and validate a snapshot file."""
     origin = str(path)
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise SnapshotError(f"{origin}: cannot read snapshot: {exc.strerror or exc}") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise SnapshotError(f"{origin}: not UTF-8 text (byte {exc.start})") from None
+    text, raw = read_text(path, what="snapshot", error=SnapshotError)
     data = loads(text, origin=origin)
     return LoadedSnapshot(data=data, path=origin, sha256=hashlib.sha256(raw).hexdigest(), text=text)
 

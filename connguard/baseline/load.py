@@ -10,14 +10,20 @@ an aliased node rather than copying it, so the refusal comes before any expansio
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 import yaml
 
-from connguard.baseline.fields import CONNECTOR_META, DIRECTIONS, FIELDS, FieldValueError, normalise
+from connguard.baseline.fields import (
+    CONNECTOR_META,
+    DIRECTIONS,
+    FIELDS,
+    FieldValueError,
+    normalise,
+)
 from connguard.errors import InputError
 from connguard.normalize import normalize_domain, normalize_upn
+from connguard.textfile import read_text
 
 BASELINE_VERSION = 1
 TOP_LEVEL_KEYS = ("version", "tenant", "approved_admins", "accepted_domains", *DIRECTIONS)
@@ -244,10 +250,5 @@ def load_baseline(path: str | os.PathLike[str]) -> dict[str, Any]:
     Sections and connector fields the file leaves out stay out: they are not compared.
     """
     origin = str(path)
-    try:
-        text = Path(path).read_bytes().decode("utf-8-sig")
-    except OSError as exc:
-        raise BaselineError(f"{origin}: cannot read baseline: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise BaselineError(f"{origin}: not UTF-8 text (byte {exc.start})") from None
+    text, _ = read_text(path, what="baseline", error=BaselineError)
     return loads_baseline(text, origin=origin)

@@ -17,6 +17,7 @@ from typing import Any
 from connguard import snapshot as snapshot_mod
 from connguard.errors import InputError
 from connguard.respond.baseline import Baseline
+from connguard.textfile import read_text
 
 REPORT_MAJOR = "1"
 PACKAGE_PREFIX = "connguard:"
@@ -72,12 +73,7 @@ def _check(report: Any, origin: str) -> dict[str, Any]:
 def load_report(path: str | Path) -> dict[str, Any]:
     """Read a `connguard scan --format json` report and check its version and shape."""
     origin = str(path)
-    try:
-        text = Path(path).read_bytes().decode("utf-8-sig")
-    except OSError as exc:
-        raise ReportError(f"{origin}: cannot read report: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise ReportError(f"{origin}: not UTF-8 text (byte {exc.start})") from None
+    text, _ = read_text(path, what="report", error=ReportError)
     try:
         report = json.loads(text)
     except json.JSONDecodeError as exc:
