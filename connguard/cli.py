@@ -43,20 +43,14 @@ class _Group(click.Group):
 def main() -> None:
     """Find and help contain a compromised Microsoft 365 inbound connector."""
 
-from connguard.commands.baseline import baseline as _baseline_command  # noqa: E402
 
-main.add_command(_baseline_command)
-from connguard.commands.rules import rules as _rules_command  # noqa: E402
-from connguard.commands.scan import scan as _scan_command  # noqa: E402
+# Commands register after `main` exists; imported here, each in its own module.
+from connguard.commands.baseline import baseline as _baseline  # noqa: E402
+from connguard.commands.collect import collect as _collect  # noqa: E402
+from connguard.commands.import_cmd import import_command as _import  # noqa: E402
+from connguard.commands.respond import respond as _respond  # noqa: E402
+from connguard.commands.rules import rules as _rules  # noqa: E402
+from connguard.commands.scan import scan as _scan  # noqa: E402
 
-main.add_command(_scan_command)
-main.add_command(_rules_command)
-from connguard.commands.import_cmd import import_command as _import_command  # noqa: E402
-
-main.add_command(_import_command)
-from connguard.commands.respond import respond as _respond_command  # noqa: E402
-
-main.add_command(_respond_command)
-from connguard.commands.collect import collect as _collect_command  # noqa: E402
-
-main.add_command(_collect_command)
+for _command in (_scan, _import, _collect, _rules, _baseline, _respond):
+    main.add_command(_command)
