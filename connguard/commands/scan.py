@@ -11,6 +11,8 @@ before anything is written, and `--output` is written atomically.
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
 import sys
 from contextlib import ExitStack
 from importlib import resources
@@ -19,7 +21,11 @@ from typing import Any
 import click
 
 from connguard import __version__, snapshot
-from connguard.commands.collect import collect_snapshot, live_options, require_live_identity
+from connguard.commands.collect import (
+    collect_snapshot,
+    live_options,
+    require_live_identity,
+)
 from connguard.config import Config, load_config
 from connguard.engine import configure, evaluate, load_rules, shipped_rules_dir
 from connguard.engine.model import SEVERITIES, SEVERITY_RANK, ScanResult
@@ -75,6 +81,18 @@ def _collect_live(params: dict[str, Any], keep_snapshot: str | None) -> snapshot
     return snapshot.LoadedSnapshot(data=data, path=path, sha256=hashlib.sha256(text.encode()).hexdigest(), text=text)
 
 
+def _stdout_is_terminal() -> bool:
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+def _render_for_terminal(report: Any) -> str:
+    """A person at a terminal gets colour and the terminal's width; files, pipes and CI
+    logs get the plain fixed-width table (so redirected output is byte-stable)."""
+    from connguard.reports import table
+
+    return table.render(report, color=True, width=shutil.get_terminal_size((120, 40)).columns)
+
+
 @click.command("scan")
 @click.argument("snapshot_path", required=False, metavar="[SNAPSHOT]")
 @click.option("--demo", is_flag=True, help="Scan the bundled demo snapshot (with the demo config unless --config).")
@@ -127,7 +145,7 @@ def scan(snapshot_path: str | None, demo: bool, rule_dirs: tuple[str, ...], no_d
             config_path=config_path,
             baseline_path=baseline_path,
         )
-        text = render(fmt, report)
+        text = _render_for_terminal(report) if fmt == "table" and not output and _stdout_is_terminal() else render(fmt, report)
     if output:
         try:
             snapshot.write_atomic(output, text)
