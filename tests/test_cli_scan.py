@@ -193,3 +193,14 @@ def test_rules_directories_add_to_the_shipped_pack(setup: dict[str, Path]) -> No
     assert result.exit_code == 0, result.stderr
     rule_ids = {c["rule_id"] for c in report_of(result)["coverage"]}
     assert "T-0001" in rule_ids and any(r.startswith("CG-") for r in rule_ids)
+
+
+def test_a_terminal_gets_colour_and_a_pipe_does_not(monkeypatch: pytest.MonkeyPatch) -> None:
+    import connguard.commands.scan as scan_module
+
+    piped = CliRunner().invoke(main, ["scan", "--demo"])
+    monkeypatch.setattr(scan_module, "_stdout_is_terminal", lambda: True)
+    terminal = CliRunner().invoke(main, ["scan", "--demo"])
+    assert piped.exit_code == terminal.exit_code == 1
+    assert "\x1b[" not in piped.stdout and "\x1b[" in terminal.stdout
+    assert "Contoso Relay 02" in terminal.stdout
