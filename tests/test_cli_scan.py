@@ -198,9 +198,9 @@ def test_rules_directories_add_to_the_shipped_pack(setup: dict[str, Path]) -> No
 def test_a_terminal_gets_colour_and_a_pipe_does_not(monkeypatch: pytest.MonkeyPatch) -> None:
     import connguard.commands.scan as scan_module
 
-    piped = CliRunner().invoke(main, ["scan", "--demo"])
+    piped = CliRunner().invoke(main, ["scan", "--demo"], color=True)
     monkeypatch.setattr(scan_module, "_stdout_is_terminal", lambda: True)
-    terminal = CliRunner().invoke(main, ["scan", "--demo"])
+    terminal = CliRunner().invoke(main, ["scan", "--demo"], color=True)  # as a tty: click keeps escapes
     assert piped.exit_code == terminal.exit_code == 1
     assert "\x1b[" not in piped.stdout and "\x1b[" in terminal.stdout
     assert "Contoso Relay 02" in terminal.stdout
