@@ -7,6 +7,7 @@ nullables, required keys, enums), so the property follows the schema as it evolv
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
@@ -163,3 +164,23 @@ def _exercise_pack(base: Path) -> Any:
         write_rule(base / "exercise", "T-0001", EXERCISE)
         _PACKS[base] = load_rules([base / "exercise"])
     return _PACKS[base]
+
+
+@SETTINGS
+@given(data=snapshots(), config=CONFIGS)
+def test_any_valid_snapshot_scans_to_schema_valid_sarif_and_json(data: dict[str, Any], config: Config) -> None:
+    """The whole path a CI job takes (engine, then writers) on arbitrary well-typed facts."""
+    from helpers_report import report_validator, sarif_validator
+
+    from connguard.reports import ScanReport, render
+
+    pack = _shipped()
+    text = snapshot.dumps(data)
+    report = ScanReport(result=evaluate(data, pack, config), pack=pack, snapshot=data, snapshot_path="snap.json",
+                        snapshot_sha256="0" * 64, snapshot_text=text, tool_version="0", config_path=None,
+                        baseline_path=None)
+    sarif, as_json = json.loads(render("sarif", report)), json.loads(render("json", report))
+    assert list(sarif_validator().iter_errors(sarif)) == []
+    assert list(report_validator().iter_errors(as_json)) == []
+    assert len(sarif["runs"][0]["results"]) == len(as_json["findings"])
+    assert render("json", report) == render("json", report)
