@@ -20,6 +20,7 @@ from connguard.collectors.importers.assemble import build
 from connguard.collectors.importers.csvstream import CsvRows
 from connguard.collectors.importers.files import discover, open_text, sha256_file
 from connguard.collectors.importers.jsonstream import JsonRecords, JsonStreamError
+from connguard.collectors.importers.mailcsv import MailCsvReader
 from connguard.collectors.importers.ledger import FileRecord, Ledger
 from connguard.collectors.importers.state import ImportState
 
@@ -50,6 +51,7 @@ HANDLERS: dict[str, Handler] = {
 }
 _EVENTS = {kinds.EVENTS_CSV.name, kinds.EVENTS_JSON.name}
 _TRACE = {kinds.TRACE_CSV.name, kinds.TRACE_JSON.name, kinds.TRACE_GRAPH.name}
+_MAIL_CSV = {kinds.TRACE_CSV.name, kinds.EVENTS_CSV.name}
 _CONFIG = {kinds.INBOUND.name, kinds.OUTBOUND.name, kinds.ACCEPTED.name, kinds.BLOCKED.name}
 _ROW_ERRORS = (mapping.MappingError, mailstats.MailRowError, NormalizationError)
 
@@ -154,6 +156,10 @@ def _read_file(found: Recognised, state: ImportState, ledger: Ledger) -> None:
     stream, _ = open_text(found.path)
     with stream:
         try:
+            if found.container == "csv" and found.kind.name in _MAIL_CSV:
+                # Millions of rows: a reader by column index instead of a dict per row.
+                MailCsvReader(state, ledger, record, events=found.kind.name in _EVENTS).read(CsvRows(stream))
+                return
             for where, item in _records(found, stream, ledger, record):
                 if not isinstance(item, dict):
                     ledger.reject(record, where, "not a JSON object")
