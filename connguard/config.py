@@ -22,13 +22,16 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from connguard.engine import yamlsafe
 from connguard.errors import InputError
 from connguard.textfile import read_text
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 class ConfigError(InputError):
@@ -99,7 +102,7 @@ def from_data(data: Any, marks: yamlsafe.Marks) -> Config:
         return Config(origin=marks.origin)
     _mapping(data, (), marks, "the config")
     _known(data, (), marks, {"organization", "rules", "suppressions"}, "the config")
-    org = data.get("organization") or {}
+    org = _default(data.get("organization"), {})
     _mapping(org, ("organization",), marks, "organization")
     _known(org, ("organization",), marks, {"onprem_ips", "approved_admins"}, "organization")
     onprem = _strings(org.get("onprem_ips"), ("organization", "onprem_ips"), marks)
@@ -113,10 +116,16 @@ def from_data(data: Any, marks: yamlsafe.Marks) -> Config:
     return Config(
         onprem_ips=tuple(c.strip() for c in onprem),
         approved_admins=tuple(a.strip().lower() for a in admins),
-        rules=_rules(data.get("rules") or {}, marks),
-        suppressions=_suppressions(data.get("suppressions") or [], marks),
+        rules=_rules(_default(data.get("rules"), {}), marks),
+        suppressions=_suppressions(_default(data.get("suppressions"), []), marks),
         origin=marks.origin,
     )
+
+
+def _default(value: Any, empty: Any) -> Any:
+    """`empty` for a key left blank (`rules:`), but the value itself otherwise: `rules: []`
+    or `organization: ""` must fail the type check, not pass as an empty section."""
+    return empty if value is None else value
 
 
 def _mapping(value: Any, path: tuple[Any, ...], marks: yamlsafe.Marks, what: str) -> None:
@@ -144,13 +153,13 @@ def _rules(rules: Any, marks: yamlsafe.Marks) -> dict[str, RuleSettings]:
     result = {}
     for rule_id, settings in rules.items():
         path = ("rules", rule_id)
-        settings = settings or {}
+        settings = _default(settings, {})
         _mapping(settings, path, marks, f"rules.{rule_id}")
         _known(settings, path, marks, {"enabled", "params"}, f"rules.{rule_id}")
         enabled = settings.get("enabled", True)
         if not isinstance(enabled, bool):
             raise ConfigError(f"{marks.where(path + ('enabled',))}: rules.{rule_id}.enabled must be true or false")
-        params = settings.get("params") or {}
+        params = _default(settings.get("params"), {})
         _mapping(params, path + ("params",), marks, f"rules.{rule_id}.params")
         result[str(rule_id)] = RuleSettings(
             enabled=enabled, params=dict(params), line=marks.line(path),
@@ -171,9 +180,13 @@ def _suppressions(entries: Any, marks: yamlsafe.Marks) -> tuple[SuppressionRule,
             if not isinstance(entry.get(required), str) or not entry[required].strip():
                 raise ConfigError(f"{marks.where(path)}: suppressions[{i}] needs {required!r} (a non-empty string)")
         expires = entry.get("expires")
-        if expires is not None:
+        if expires is not None and not (isinstance(expires, date) and not isinstance(expires, datetime)):
             try:
-                expires = date.fromisoformat(str(expires))
+                # Only YYYY-MM-DD (YAML dates arrive as strings): Python 3.11 would also take
+                # 20270331 or 2027-W13-3, which 3.10 refuses; the config must mean the same on both.
+                if not isinstance(expires, str) or not _DATE.match(expires.strip()):
+                    raise ValueError(expires)
+                expires = date.fromisoformat(expires.strip())
             except ValueError:
                 raise ConfigError(f"{marks.where(path + ('expires',))}: suppressions[{i}].expires must be a date "
                                   f"like 2027-03-31, got {expires!r}") from None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -54,9 +55,17 @@ class CredentialOptions:
         return chosen[0]
 
 
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
 def _env(var: str, what: str) -> str:
     value = os.environ.get(var)
     if not value:
+        if not _ENV_NAME.match(var):
+            # Someone passed the secret itself (`--client-secret-env "$SECRET"`): echoing the
+            # "name" back would print the secret into the CI log, so it is never repeated.
+            raise CredentialError(f"the value given for the {what}'s environment variable is not a variable "
+                                  f"name: pass the NAME of a variable that holds the {what}, never the {what} itself")
         raise CredentialError(f"environment variable {var} is not set or empty: put the {what} in it")
     return value
 
@@ -118,6 +127,8 @@ def _federated_reader(path: str) -> Callable[[], str]:
             token = Path(path).read_text(encoding="utf-8").strip()
         except OSError as exc:
             raise CredentialError(f"{path}: cannot read federated token file: {exc.strerror or exc}") from None
+        except UnicodeDecodeError as exc:  # a JWT is ASCII: this is the wrong file, say so in one line
+            raise CredentialError(f"{path}: federated token file is not UTF-8 text (byte {exc.start})") from None
         if not token:
             raise CredentialError(f"{path}: federated token file is empty")
         return token

@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 import yaml
 
 from connguard.errors import InputError
+from connguard.textfile import read_text
 
 SERVICES: tuple[str, ...] = ("authority", "graph", "exchange", "management")
 RESOURCE_KEYS: tuple[str, ...] = ("graph_resource", "exchange_resource", "management_resource")
@@ -85,10 +86,7 @@ def resolve(cloud: str, endpoints_file: str | Path | None = None) -> Endpoints:
     if endpoints_file is None:
         return result
     origin = str(endpoints_file)
-    try:
-        text = Path(endpoints_file).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise EndpointsError(f"{origin}: cannot read endpoints file: {exc.strerror or exc}") from None
+    text, _ = read_text(endpoints_file, what="endpoints file", error=EndpointsError)  # unreadable or not UTF-8: exit 2
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -99,10 +97,20 @@ def resolve(cloud: str, endpoints_file: str | Path | None = None) -> Endpoints:
         return result
     if not isinstance(data, dict):
         raise EndpointsError(f"{origin}: expected a mapping of {', '.join(SERVICES + RESOURCE_KEYS)}")
+    lines = _key_lines(text)
     unknown = sorted(set(map(str, data)) - set(SERVICES) - set(RESOURCE_KEYS))
     if unknown:
         raise EndpointsError(
-            f"{origin}: unknown key {unknown[0]!r} (allowed: {', '.join(SERVICES + RESOURCE_KEYS)})"
+            f"{origin}{lines.get(unknown[0], '')}: unknown key {unknown[0]!r} "
+            f"(allowed: {', '.join(SERVICES + RESOURCE_KEYS)})"
         )
-    changes = {str(key): _base_url(value, origin, str(key)) for key, value in data.items()}
+    changes = {str(key): _base_url(value, f"{origin}{lines.get(str(key), '')}", str(key)) for key, value in data.items()}
     return replace(result, **changes)
+
+
+def _key_lines(text: str) -> dict[str, str]:
+    """`:line` of each top-level key, so a complaint names the line as well as the file."""
+    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    return {str(key.value): f":{key.start_mark.line + 1}" for key, _ in node.value}

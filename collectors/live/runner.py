@@ -92,6 +92,8 @@ def collect(options: CollectOptions) -> Collection:
         window = parse_duration(options.since)
     except NormalizationError as exc:
         raise OptionsError(f"--since: {exc}") from None
+    if window.total_seconds() <= 0:  # an empty window would read nothing and look like a quiet tenant
+        raise OptionsError(f"--since: {options.since!r} is no time at all (use e.g. 36h, 9d or P9D)")
     endpoints = resolve(options.cloud, options.endpoints_file)
     end = (options.now or datetime.now(timezone.utc)).replace(microsecond=0)
     http = HttpClient(ca_bundle=options.ca_bundle, timeout=options.timeout, retry=options.retry,

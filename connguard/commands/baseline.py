@@ -41,11 +41,20 @@ def read_side(path: str) -> dict[str, Any]:
     return load_baseline(path)
 
 
+def _write_file(path: str, text: str) -> None:
+    """Write atomically; a path that cannot be written is unusable input (exit 2, one
+    line naming it), not a traceback."""
+    try:
+        snapshot_io.write_atomic(path, text)
+    except OSError as exc:
+        raise BaselineError(f"{path}: cannot write: {exc.strerror or exc}") from None
+
+
 def _write(output: str | None, text: str) -> None:
     if output is None or output == "-":
         click.echo(text, nl=False)
     else:
-        snapshot_io.write_atomic(output, text)
+        _write_file(output, text)
 
 
 @click.group("baseline")
@@ -72,7 +81,7 @@ def save_command(snapshot_path: str, output: str, approved_admins: tuple[str, ..
     if approved_admins:
         extra = {a.strip().lower() for a in approved_admins if a.strip()}
         model["approved_admins"] = sorted(set(model.get("approved_admins", [])) | extra)
-    snapshot_io.write_atomic(output, dumps_baseline(model))
+    _write_file(output, dumps_baseline(model))
     counts = ", ".join(f"{len(model[s])} {s.replace('_', ' ')}" for s in ("inbound_connectors", "outbound_connectors")
                        if s in model)
     click.echo(f"wrote {output}: {counts}", err=True)
@@ -130,7 +139,7 @@ def approve_command(baseline_path: str, snapshot_path: str, connectors: tuple[st
     )
     target = output or baseline_path
     if changes or output:
-        snapshot_io.write_atomic(target, dumps_baseline(updated))
+        _write_file(target, dumps_baseline(updated))
     heading = (f"Approved {len(changes)} change(s) into {target} from {snapshot_path}:" if changes
                else f"Nothing to approve: {target} already matches {snapshot_path} for what was named.")
     if fmt == "markdown":

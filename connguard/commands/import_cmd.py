@@ -27,6 +27,10 @@ class AsOfError(InputError):
     """--as-of is not an ISO 8601 timestamp with a zone."""
 
 
+class OutputError(InputError):
+    """The snapshot could not be written (exit 2: contracts.md says import exits 2 then)."""
+
+
 def _as_of(value: str | None) -> datetime | None:
     if value is None:
         return None
@@ -94,5 +98,8 @@ def import_command(paths: tuple[str, ...], output: str, as_of: str | None) -> No
                 f"skipped ({found.detail})" if found.container == "empty" else f"NOT RECOGNISED ({found.detail})")
             echo(f"  {found.name}: {what}")
         raise
-    snapshot.save(output, outcome.snapshot)
+    try:
+        snapshot.save(output, outcome.snapshot)
+    except OSError as exc:  # a folder in the way, no permission, disk full: one line, not a traceback
+        raise OutputError(f"{output}: cannot write snapshot: {exc.strerror or exc}") from None
     _report(outcome, output)

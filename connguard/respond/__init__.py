@@ -12,12 +12,17 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from connguard.errors import InputError
 from connguard.respond import html_report, markdown, powershell, timeline_json
 from connguard.respond.inputs import Inputs, load_inputs
 from connguard.respond.model import Plan
 from connguard.respond.plan import build_plan
 
 OUTPUT_FILES = ("plan.md", "remediate.ps1", "report.html", "timeline.json")
+
+
+class OutputFolderError(InputError):
+    """--output cannot be created or written: unusable input, so exit 2 with one line."""
 
 
 @dataclass(frozen=True)
@@ -71,10 +76,13 @@ def run(report: str, snapshot: str | None, baseline: str | None, output: str) ->
     inputs = load_inputs(report, snapshot, baseline)
     plan, files = render_all(inputs)
     folder = Path(output)
-    folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for name in OUTPUT_FILES:
-        target = folder / name
-        _write_bytes(target, files[name])
-        written.append(target)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in OUTPUT_FILES:
+            target = folder / name
+            _write_bytes(target, files[name])
+            written.append(target)
+    except OSError as exc:
+        raise OutputFolderError(f"{output}: cannot write the response files: {exc.strerror or exc}") from None
     return Result(plan=plan, files=tuple(written), warnings=inputs.warnings)
