@@ -14,7 +14,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -23,6 +23,11 @@ from helpers_report import sarif_validator
 
 from connguard import snapshot
 from connguard.cli import main
+
+if TYPE_CHECKING:
+    from helpers_live import LiveEnv
+
+pytest_plugins = ("helpers_live",)  # the `live` fixture: a fake Microsoft 365 tenant on loopback
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_SNAPSHOT = ROOT / "connguard" / "demo" / "snapshot.json"
@@ -303,6 +308,23 @@ def test_scan_output_is_byte_identical_across_folder_zone_locale_and_clock(tmp_p
     assert first
 
 
+@pytest.mark.parametrize("command", ["import", "baseline save"])
+def test_import_and_baseline_do_not_read_the_wall_clock(tmp_path: Path, exports: Path, command: str) -> None:
+    clock = tmp_path / "clock"
+    clock.mkdir()
+    (clock / "sitecustomize.py").write_text(FAKE_CLOCK)
+    source = exports if command == "import" else ROOT / "rules" / "tests" / "base.json"
+    outputs = []
+    for name, extra in (("now.out", []), ("later.out", [str(clock)])):
+        done = subprocess.run(
+            [sys.executable, "-m", "connguard", *command.split(), str(source), "--output", str(tmp_path / name)],
+            capture_output=True, timeout=120, check=False,
+            env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": os.pathsep.join([*extra, *sys.path])})
+        assert done.returncode == 0, done.stderr.decode()
+        outputs.append((tmp_path / name).read_bytes())
+    assert outputs[0] == outputs[1]
+
+
 # --- SARIF ------------------------------------------------------------------------------------
 
 def test_sarif_of_the_demo_meets_the_contract() -> None:
@@ -354,6 +376,11 @@ def test_baseline_diff_takes_baselines_or_snapshots_and_exits_1_on_difference(tm
     assert changed.exit_code == 1 and "Contoso Relay 02" in changed.stdout
     assert run("baseline", "diff", healthy, DEMO_SNAPSHOT).exit_code == 1
     assert str(tmp_path / "x.yaml") in one_error_line(run("baseline", "diff", saved, tmp_path / "x.yaml"))
+
+
+def test_scan_baseline_given_a_snapshot_says_how_to_make_a_baseline() -> None:
+    line = one_error_line(run("scan", "--demo", "--baseline", ROOT / "rules" / "tests" / "base.json"))
+    assert "is a snapshot, not a baseline" in line and "connguard baseline save" in line
 
 
 @pytest.mark.parametrize("command", ["save", "diff"])
@@ -414,3 +441,19 @@ def test_snapshot_save_is_what_scan_reads(tmp_path: Path) -> None:
     target = tmp_path / "copy.json"
     snapshot.save(target, data)
     assert run("scan", target, "--format", "json", "--fail-on", "none").exit_code == 0
+
+
+def test_collect_with_a_source_denied_still_writes_and_exits_0(live: LiveEnv) -> None:
+    live.app.permissions.discard("SecurityAlert.Read.All")
+    out = live.dir / "partial.json"
+    result = live.invoke(live.args("secret", output=str(out)))
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(out.read_text())["sources"]["alerts"]["status"] == "missing"
+    assert "alerts" in result.stderr and "missing" in result.stderr
+
+
+def test_collect_that_cannot_write_its_snapshot_is_exit_2(live: LiveEnv, tmp_path: Path) -> None:
+    target = blocked_path(tmp_path)
+    result = live.invoke(live.args("secret", "--quiet", output=str(target)))
+    errors = [line for line in result.stderr.splitlines() if line.startswith("connguard: error: ")]
+    assert result.exit_code == 2 and len(errors) == 1 and str(target) in errors[0], result.stderr

@@ -251,4 +251,9 @@ def load_baseline(path: str | os.PathLike[str]) -> dict[str, Any]:
     """
     origin = str(path)
     text, _ = read_text(path, what="baseline", error=BaselineError)
+    if text.lstrip().startswith("{") and '"facts"' in text and '"collected_at"' in text:
+        # A snapshot where a baseline belongs is a common slip; say what to run instead of
+        # complaining about its first key.
+        raise BaselineError(f"{origin}: this is a snapshot, not a baseline: make one with "
+                            f"`connguard baseline save {origin} --output baseline.yaml`")
     return loads_baseline(text, origin=origin)
