@@ -58,15 +58,15 @@ def blocked_path(tmp_path: Path) -> Path:
 # --- The CLI's option names ---------------------------------------------------------------
 
 @pytest.mark.parametrize("command, options", [
-    (["scan"], ["--demo", "--rules", "--config", "--baseline", "--format", "--output", "--fail-on",
+    (["scan"], ["--demo", "--rules DIR", "--config FILE", "--baseline FILE", "--format", "--output FILE", "--fail-on",
                 "table|json|sarif|markdown"]),
-    (["import"], ["--output", "--as-of"]),
-    (["collect"], ["--tenant", "--client-id", "--certificate", "--certificate-password-env", "--client-secret-env",
-                   "--device-code", "--cloud", "--endpoints", "--ca-bundle", "--since", "--output",
-                   "global|gcc|gcc-high|dod|china"]),
+    (["import"], ["--output SNAPSHOT", "--as-of TIMESTAMP"]),
+    (["collect"], ["--tenant TENANT", "--client-id ID", "--certificate PEM", "--certificate-password-env VAR",
+                   "--client-secret-env VAR", "--device-code", "--cloud", "--endpoints FILE", "--ca-bundle PEM",
+                   "--since DURATION", "--output SNAPSHOT", "global|gcc|gcc-high|dod|china"]),
     (["rules", "list"], []), (["rules", "validate"], []), (["rules", "test"], []),
-    (["baseline", "save"], ["--output"]), (["baseline", "diff"], []),
-    (["respond"], ["--snapshot", "--baseline", "--output"]),
+    (["baseline", "save"], ["--output BASELINE"]), (["baseline", "diff"], []),
+    (["respond"], ["--snapshot SNAPSHOT", "--baseline BASELINE", "--output DIR"]),
 ])
 def test_every_contract_command_and_option_exists(command: list[str], options: list[str]) -> None:
     result = run(*command, "--help")
@@ -147,6 +147,27 @@ def test_import_that_cannot_write_its_snapshot_is_exit_2_with_one_line(exports: 
 def _scan_demo(tmp_path: Path, *args: Any) -> tuple[Result, Path]:
     out = tmp_path / "report" / "r.json"
     return run("scan", DEMO_SNAPSHOT, "--format", "json", "--output", out, *args), out
+
+
+CONTRACT_CONFIG = """\
+organization:
+  onprem_ips: [203.0.113.0/28, 2001:db8:10::/48]   # where the organization's own mail servers send from
+  approved_admins: [exo-admin@contoso.com]          # who may create or change connectors
+rules:
+  CG-0001: {enabled: false}
+  CG-0004: {params: {spike_ratio: 5}}
+suppressions:
+  - {rule: CG-0009, connector: "Inbound from Fabrikam relay", reason: "…", expires: 2027-03-31}
+"""
+
+
+def test_the_contract_example_config_loads_as_written(tmp_path: Path) -> None:
+    config = tmp_path / "connguard.yaml"
+    config.write_text(CONTRACT_CONFIG, encoding="utf-8")
+    result, out = _scan_demo(tmp_path, "--config", config)
+    assert result.exit_code == 1, result.stderr
+    coverage = {c["rule_id"] for c in json.loads(out.read_text())["coverage"]}
+    assert "CG-0001" not in coverage and "CG-0004" in coverage  # disabled rules are not listed
 
 
 @pytest.mark.parametrize("text, where", [

@@ -64,7 +64,7 @@ def baseline() -> None:
 
 @baseline.command("save")
 @click.argument("snapshot_path", metavar="SNAPSHOT", type=click.Path(dir_okay=False))
-@click.option("--output", "-o", required=True, type=click.Path(dir_okay=False),
+@click.option("--output", "-o", required=True, type=click.Path(dir_okay=False), metavar="BASELINE",
               help="Baseline YAML to write (atomically).")
 @click.option("--approved-admin", "approved_admins", multiple=True, metavar="UPN",
               help="Add an approved admin (repeatable); role holders in the snapshot are listed already.")

@@ -36,10 +36,11 @@ def live_options(*, required: bool = True) -> Callable[[Any], Any]:
     `scan` passes required=False: there --tenant and --client-id matter only with --live,
     and `require_live_identity` checks them then.
     """
+    # Metavars spell the contract's synopsis (TENANT, ID, PEM, DURATION), so --help reads like it.
     options = [
-        click.option("--tenant", required=required, help="Tenant GUID or name.onmicrosoft.com."),
-        click.option("--client-id", required=required, help="Application (client) id of the app registration."),
-        click.option("--certificate", type=str, default=None,
+        click.option("--tenant", required=required, metavar="TENANT", help="Tenant GUID or name.onmicrosoft.com."),
+        click.option("--client-id", required=required, metavar="ID", help="Application (client) id of the app registration."),
+        click.option("--certificate", type=str, default=None, metavar="PEM",
                      help="PEM file with the app's certificate and private key."),
         click.option("--certificate-password-env", metavar="VAR", default=None,
                      help="Environment variable holding the PEM key's password."),
@@ -53,7 +54,7 @@ def live_options(*, required: bool = True) -> Callable[[Any], Any]:
                      help="YAML overriding base URLs: authority, graph, exchange, management (+ *_resource)."),
         click.option("--ca-bundle", metavar="PEM", default=None,
                      help="CA certificates to trust for every HTTPS call (else $SSL_CERT_FILE)."),
-        click.option("--since", default="9d", show_default=True, help="How far back to read (36h, 9d, P9D)."),
+        click.option("--since", default="9d", show_default=True, metavar="DURATION", help="How far back to read (36h, 9d, P9D)."),
         click.option("--sources", default=",".join(SOURCES), show_default=True,
                      help="Comma-separated sources to read."),
         click.option("--quiet", is_flag=True, help="Print only problems."),

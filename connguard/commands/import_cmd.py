@@ -80,7 +80,7 @@ def _report(outcome: ImportOutcome, output: str) -> None:
 
 @click.command("import")
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--output", "-o", required=True, help="Where to write the snapshot (JSON).")
+@click.option("--output", "-o", required=True, metavar="SNAPSHOT", help="Where to write the snapshot (JSON).")
 @click.option("--as-of", "as_of", default=None, metavar="TIMESTAMP",
               help="The snapshot's time (ISO 8601 with zone); default: the newest event in the exports.")
 def import_command(paths: tuple[str, ...], output: str, as_of: str | None) -> None:

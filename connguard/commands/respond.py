@@ -9,11 +9,11 @@ from connguard.respond import run
 
 @click.command("respond")
 @click.argument("report", type=click.Path(dir_okay=False))
-@click.option("--snapshot", "snapshot", type=click.Path(dir_okay=False),
+@click.option("--snapshot", "snapshot", type=click.Path(dir_okay=False), metavar="SNAPSHOT",
               help="The snapshot the report was made from (default: the path the report records).")
-@click.option("--baseline", "baseline", type=click.Path(dir_okay=False),
+@click.option("--baseline", "baseline", type=click.Path(dir_okay=False), metavar="BASELINE",
               help="Approved state (connguard baseline save) to revert unauthorized changes to.")
-@click.option("--output", "output", required=True, type=click.Path(file_okay=False),
+@click.option("--output", "output", required=True, type=click.Path(file_okay=False), metavar="DIR",
               help="Folder for plan.md, remediate.ps1, report.html and timeline.json.")
 def respond(report: str, snapshot: str | None, baseline: str | None, output: str) -> None:
     """Write a response plan, a dry-run-by-default remediation script, an HTML incident
