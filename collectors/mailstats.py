@@ -218,7 +218,10 @@ class SeenKeys:
     for 4 million distinct keys) would drop one row from the counts.
     """
 
-    _FILTER_BITS = 1 << 27  # 16 MiB: under 0.1% false positives up to 4 million spilled keys
+    # 16 MiB, one bit per key: about 0.7% false positives at 1 million spilled keys and 3%
+    # at 4 million, each costing one indexed look-up; setting and testing one bit instead of
+    # three is what a spill of 250,000 keys mostly spends its time on.
+    _FILTER_BITS = 1 << 27
 
     def __init__(self, memory_keys: int = 250_000) -> None:
         self._memory: set[int] = set()
@@ -227,26 +230,22 @@ class SeenKeys:
         self._filter: bytearray | None = None
 
     @classmethod
-    def _positions(cls, digest: int) -> tuple[int, int, int]:
-        mask = cls._FILTER_BITS - 1
-        value = digest & 0xFFFFFFFFFFFFFFFF
-        return value & mask, (value >> 27) & mask, (value >> 37) & mask
+    def _position(cls, digest: int) -> int:
+        """The key's bit in the Bloom filter (the low 27 bits of its hash)."""
+        return digest & (cls._FILTER_BITS - 1)
 
     def add(self, key: str) -> bool:
         """Remember `key`; True when it was not seen before.
 
-        Called once per mail row, so the Bloom filter's three bit tests (the positions of
-        `_positions`) are written out here rather than through a generator.
+        Called once per mail row, so the Bloom filter's bit test is written out here.
         """
         digest = hash(key)
         if digest in self._memory:
             return False
         bits = self._filter
         if bits is not None:
-            value = digest & 0xFFFFFFFFFFFFFFFF
-            first, second, third = value & _FILTER_MASK, (value >> 27) & _FILTER_MASK, (value >> 37) & _FILTER_MASK
-            if (bits[first >> 3] >> (first & 7) & 1 and bits[second >> 3] >> (second & 7) & 1
-                    and bits[third >> 3] >> (third & 7) & 1):
+            position = digest & _FILTER_MASK
+            if bits[position >> 3] >> (position & 7) & 1:
                 assert self._db is not None
                 if self._db.execute("SELECT 1 FROM seen WHERE k = ?", (digest,)).fetchone():
                     return False
@@ -266,11 +265,8 @@ class SeenKeys:
         bits = self._filter
         assert bits is not None
         mask = _FILTER_MASK
-        for digest in self._memory:  # the positions of `_positions`, written out (250,000 keys a spill)
-            value = digest & 0xFFFFFFFFFFFFFFFF
-            bits[(value & mask) >> 3] |= 1 << (value & 7)
-            bits[((value >> 27) & mask) >> 3] |= 1 << ((value >> 27) & 7)
-            bits[((value >> 37) & mask) >> 3] |= 1 << ((value >> 37) & 7)
+        for digest in self._memory:  # 250,000 keys a spill: the bit of `_position`, written out
+            bits[(digest & mask) >> 3] |= 1 << (digest & 7)
         self._db.executemany("INSERT OR IGNORE INTO seen VALUES (?)", zip(sorted(self._memory)))
         self._memory.clear()
 
@@ -321,7 +317,7 @@ class _Route:
         self.buckets = buckets
 
 
-_NO_DOMAIN: tuple[None, bool] = (None, False)
+_NO_DOMAIN: tuple[None, bool, bool] = (None, False, False)
 _CACHE_MAX = 200_000  # per-distinct-value caches are cleared when this full (bounded memory)
 
 
@@ -364,7 +360,8 @@ class MailStatsAggregator:
         self._origin: datetime | None = None
         self._hour_bits: dict[datetime, int] = {}
         self._interned: dict[str, str] = {}  # one string object per distinct domain / IP
-        self._domain_cache: dict[str, tuple[str | None, bool]] = {}  # text after "@" -> (domain, accepted)
+        self._domain_cache: dict[str, tuple[str | None, bool, bool]] = {}  # text after "@" -> see _judge
+        self._sender_cache: dict[str, tuple[str | None, bool, bool]] = {}  # sender address -> see _judge
         self._direction_cache: dict[str, bool] = {}  # EmailDirection text -> outbound?
         self._routes: dict[tuple[str | None, str | None], _Route] = {}  # (connector column, IP) -> route
         self._route_by_key: dict[tuple[str | None, str | None], _Route] = {}  # (connector, ip_key) -> route
@@ -502,83 +499,103 @@ class MailStatsAggregator:
         known = self._accepted_known
         routes = self._routes
         domains = self._domain_cache
+        senders = self._sender_cache
         directions = self._direction_cache
         interned = self._interned
         hour_bits = self._hour_bits
         for hour, sender, from_address, recipient, sender_ip, connector, direction, spam in rows:
-            route = routes.get((connector, sender_ip))
-            if route is None:
+            # Cache hits are the rule, so look-ups are subscripts; a miss fills the cache.
+            try:
+                route = routes[connector, sender_ip]
+            except KeyError:
                 route = self._route(connector, sender_ip)
             if sender:
-                at = sender.rfind("@")
-                p1, p1_ok = domains.get(sender[at + 1:]) or self._judge(sender[at + 1:]) if at >= 0 else _NO_DOMAIN
+                try:
+                    p1, _, p1_foreign = senders[sender]
+                except KeyError:
+                    p1, _, p1_foreign = self._judge_address(sender)
             else:
-                p1, p1_ok = _NO_DOMAIN
+                p1 = None
+                p1_foreign = False
+            external = False
             if recipient:
                 at = recipient.rfind("@")
-                rdom, rdom_ok = domains.get(recipient[at + 1:]) or self._judge(recipient[at + 1:]) \
-                    if at >= 0 else _NO_DOMAIN
-            else:
-                rdom, rdom_ok = _NO_DOMAIN
-            external = rdom is not None and not rdom_ok
+                if at >= 0:
+                    try:
+                        recipient_domain, _, external = domains[recipient[at + 1:]]
+                    except KeyError:
+                        recipient_domain, _, external = self._judge(recipient[at + 1:])
             if direction:
-                outbound = directions.get(direction)
-                if outbound is None:
+                try:
+                    outbound = directions[direction]
+                except KeyError:
                     outbound = directions[direction] = direction.lower() == "outbound"
             elif known:
-                outbound = external and (route.via is not None or p1_ok)
+                outbound = external and (route.via is not None or (p1 is not None and not p1_foreign))
             else:
                 outbound = route.via is not None
             if not outbound:
                 continue
-            bucket = route.buckets.get(hour)
-            if bucket is None:
+            try:
+                bucket = route.buckets[hour]
+            except KeyError:
                 bucket = self._bucket(route, hour)
             bucket.outbound += 1
             if spam:
                 bucket.spam += 1
             if sender_ip and sender_ip not in bucket.ips:
                 bucket.ips.add(interned.setdefault(sender_ip, sender_ip))
-            p2 = p2_ok = None
+            p2 = None
+            p2_foreign = False
             if from_address is not None:
                 if from_address:
-                    at = from_address.rfind("@")
-                    p2, p2_ok = domains.get(from_address[at + 1:]) or self._judge(from_address[at + 1:]) \
-                        if at >= 0 else _NO_DOMAIN
+                    try:
+                        p2, _, p2_foreign = senders[from_address]
+                    except KeyError:
+                        p2, _, p2_foreign = self._judge_address(from_address)
                 self._any_p2 = True
                 bucket.with_p2 += 1
                 if p1 and p2 and p1 != p2:
                     bucket.mismatch += 1
             if known:
-                foreign = False
-                if p1 and not p1_ok:
-                    foreign = True
-                    if p1 not in bucket.sender_domains:
-                        bucket.sender_domains.add(p1)
-                if p2 and not p2_ok:
-                    foreign = True
-                    if p2 not in bucket.sender_domains:
-                        bucket.sender_domains.add(p2)
-                if foreign:
+                if p1_foreign or p2_foreign:
                     bucket.non_accepted += 1
+                    if p1_foreign and p1 not in bucket.sender_domains:
+                        bucket.sender_domains.add(p1)
+                    if p2_foreign and p2 not in bucket.sender_domains:
+                        bucket.sender_domains.add(p2)
                 if external:
-                    bit = hour_bits.get(hour) or self._hour_bit(hour)
+                    try:
+                        bit = hour_bits[hour]
+                    except KeyError:
+                        bit = self._hour_bit(hour)
                     hours = route.domain_hours
-                    mask = hours.get(rdom, 0)
+                    mask = hours.get(recipient_domain, 0)
                     if not mask & bit:
-                        hours[rdom] = mask | bit
+                        hours[recipient_domain] = mask | bit
 
-    def _judge(self, text: str) -> tuple[str | None, bool]:
-        """(domain as `_domain` normalises it, whether it is accepted) for the text after an
-        `@`, cached: a million rows hold a few thousand distinct domains. The cache is
-        cleared when full so hostile input cannot grow it without bound."""
+    def _judge(self, text: str) -> tuple[str | None, bool, bool]:
+        """(domain as `_domain` normalises it, accepted?, a domain and not accepted?) for the
+        text after an `@`, cached: a million rows hold a few thousand distinct domains. The
+        cache is cleared when full so hostile input cannot grow it without bound."""
         domain = text.strip().rstrip(".").lower() or None
         if domain is not None:
             domain = self._interned.setdefault(domain, domain)
-        judged = (domain, self._is_accepted(domain))
+        accepted = self._is_accepted(domain)
+        judged = (domain, accepted, domain is not None and not accepted)
         if len(self._domain_cache) >= _CACHE_MAX:
             self._domain_cache.clear()
         self._domain_cache[text] = judged
+        return judged
+
+    def _judge_address(self, address: str) -> tuple[str | None, bool, bool]:
+        """`_judge` of a sender address's domain, cached per address (senders repeat: the
+        tenant's own mailboxes)."""
+        at = address.rfind("@")
+        judged = self._judge(address[at + 1:]) if at >= 0 else _NO_DOMAIN
+        if len(self._sender_cache) >= _CACHE_MAX:
+            self._sender_cache.clear()
+        self._sender_cache[address] = judged
         return judged
 
     def _route(self, connector: str | None, sender_ip: str | None) -> _Route:

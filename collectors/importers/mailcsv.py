@@ -17,6 +17,7 @@ come out. Only the work per row differs.
 from __future__ import annotations
 
 import csv
+from operator import itemgetter
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from typing import Any
@@ -29,6 +30,8 @@ from connguard.collectors.importers.state import ImportState
 _BATCH = 4096  # rows handed to the aggregator at once (bounded memory, few calls)
 _CACHE_MAX = 200_000  # distinct minute texts kept (cleared when full)
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_US_ENDS = frozenset((" AM", " PM"))
+SECONDS = {f"{second:02d}": second for second in range(60)}  # the seconds texts the fast path reads
 ODD = -(1 << 62)  # "seconds" of a row whose time was read the slow way (no real time is this early)
 
 # The candidate columns of each field, in the order `mailstats` reads them.
@@ -51,6 +54,9 @@ EVENT_FIELDS: dict[str, tuple[str, ...]] = {
     "connector": ("Connectors",),
     "direction": ("EmailDirection",),
 }
+# EmailEvents as the portal exports it: both IP columns (the IP is the first non-empty).
+SIMPLE_EVENT_FIELDS = {**{k: v for k, v in EVENT_FIELDS.items() if k != "ip"},
+                       "ipv4": ("SenderIPv4",), "ipv6": ("SenderIPv6",)}
 KEY_FIELDS: dict[str, tuple[str, ...]] = {
     "key_message": ("MessageTraceId", "NetworkMessageId", "id"),
     "key_recipient": ("RecipientAddress", "recipientAddress", "RecipientEmailAddress"),
@@ -87,24 +93,40 @@ class RowClock:
     the minute is parsed once (by `parse_export_time`, so its errors are the same) and kept.
     Anything else (another form, seconds over 59, a text that is no date) goes to
     `parse_export_time` every time, which returns the time or raises its MailRowError.
+
+    `iso_minutes` and `us_minutes` let a caller skip even the call for the exact shapes
+    exports write, without surrounding blanks: `iso_minutes[text[:17]]` for
+    `yyyy-mm-ddThh:mm:SS...Z`, and `us_minutes[text[:-5] + text[-3:]]` for an en-US text
+    ending `:SS AM` / `:SS PM`. A key is stored only after `resolve` read a text of that
+    shape the keyed way, and the key fixes everything `_minute_key` looks at but the
+    seconds, so any text of the shape with that key reads that minute. The caller checks
+    the rest of the shape: the seconds in SECONDS (two ASCII digits below 60) and, for ISO,
+    at least 20 characters ending in `Z`.
     """
 
     def __init__(self) -> None:
         self._minutes: dict[str, tuple[datetime, int]] = {}
+        self.iso_minutes: dict[str, tuple[datetime, int]] = {}
+        self.us_minutes: dict[str, tuple[datetime, int]] = {}
         self.odd: datetime | None = None  # the exact time of the last row read the slow way
 
     def resolve(self, raw: str) -> tuple[datetime, int]:
         """(hour, seconds since 1970) of `raw`, or (hour, ODD) with the exact time left in
         `odd`; raises mailstats.MailRowError for an unreadable time."""
         text = raw.strip()
+        shortcut = None
         if len(text) >= 20 and text[10] == "T" and text[4] == "-" and text[-1] in "Zz" and text[16] == ":":
             seconds = text[17:19]
             key = text[:16] if seconds.isdigit() else None
+            if text == raw and text[-1] == "Z":
+                shortcut = (self.iso_minutes, text[:17])
         else:
             colon = text.rfind(":")
             if colon > 0 and "/" in text[:6] and text[colon + 1:colon + 3].isdigit():
                 seconds = text[colon + 1:colon + 3]
                 key = text[:colon + 1] + "00" + text[colon + 3:]
+                if text == raw and text[colon + 3:] in _US_ENDS:
+                    shortcut = (self.us_minutes, text[:colon + 1] + text[colon + 3:])
             else:
                 key = None
         if key is not None:
@@ -113,6 +135,11 @@ class RowClock:
                 minute = self._minutes.get(key)
                 if minute is None:
                     minute = self._learn(key, raw)
+                if shortcut is not None:
+                    table, short = shortcut
+                    if len(table) >= _CACHE_MAX:
+                        table.clear()
+                    table[short] = minute
                 return minute[0], minute[1] + second
         return self._slow(raw)
 
@@ -152,15 +179,14 @@ class MailCsvReader:
             return
         reader: Any = rows._reader  # noqa: SLF001 - the same csv reader, past the header
         width = len(header)
-        convert = self._event_parts(header) if self._events else self._trace_parts(header)
-        message_of = column_picker(header, KEY_FIELDS["key_message"])
-        recipient_of = column_picker(header, KEY_FIELDS["key_recipient"])
-        seen = self._state.seen_mail
+        convert = self._converter(header)
+        seen_add = self._state.seen_mail.add
         record = self._record
         batch = self._batch
         append = batch.append
         add_second = self._seconds.append
         last = rows._last_line  # noqa: SLF001
+        read = used = 0  # rows read and used, kept in locals and booked in `finally`
         try:
             iterator = iter(reader)
             while True:
@@ -171,27 +197,25 @@ class MailCsvReader:
                     break
                 except csv.Error as exc:
                     last = reader.line_num
-                    record.rows_read += 1
+                    read += 1
                     self._reject_malformed(start, str(exc))
                     continue
                 last = reader.line_num
                 if len(cells) != width:
                     if cells == [] or cells == [""]:
                         continue  # blank line
-                    record.rows_read += 1
+                    read += 1
                     self._ledger.reject(record, start, f"expected {width} columns, found {len(cells)}")
                     continue
-                record.rows_read += 1
+                read += 1
                 try:
-                    second, row = convert(cells)
+                    second, row, key = convert(cells)
                 except mailstats.MailRowError as exc:
                     self._ledger.reject(record, start, str(exc))
                     continue
-                message = message_of(cells)
-                recipient = recipient_of(cells)
-                if message is not None and recipient is not None and not seen.add((message + "|" + recipient).lower()):
+                if key is not None and not seen_add(key):
                     continue  # a duplicate: read, not used
-                record.rows_used += 1
+                used += 1
                 append(row)
                 add_second(second)
                 if second == ODD:
@@ -199,6 +223,8 @@ class MailCsvReader:
                 if len(batch) >= _BATCH:
                     self._flush()
         finally:
+            record.rows_read += read
+            record.rows_used += used
             self._flush()  # also when the file turns out undecodable half-way: rows read so far count
 
     def _reject_malformed(self, line: int, message: str) -> None:
@@ -224,6 +250,85 @@ class MailCsvReader:
         batch.clear()
         self._seconds.clear()
         self._odd.clear()
+
+    def _converter(self, header: list[str]) -> Callable[[list[str]], tuple[int, tuple[Any, ...], str | None]]:
+        """cells -> (seconds, the row for `add_parts`, de-duplication key or None)."""
+        fields = {**(SIMPLE_EVENT_FIELDS if self._events else TRACE_FIELDS), **KEY_FIELDS}
+        columns = single_columns(header, fields)
+        if columns is not None:
+            return self._event_parts_simple(columns) if self._events else self._trace_parts_simple(columns)
+        parts = self._event_parts(header) if self._events else self._trace_parts(header)
+        message_of = column_picker(header, KEY_FIELDS["key_message"])
+        recipient_of = column_picker(header, KEY_FIELDS["key_recipient"])
+
+        def convert(cells: list[str]) -> tuple[int, tuple[Any, ...], str | None]:
+            second, row = parts(cells)
+            message = message_of(cells)
+            recipient = recipient_of(cells)
+            # `mailstats.row_key`: one lower() of the joined text is the two lower()s joined.
+            key = (message + "|" + recipient).lower() if message is not None and recipient is not None else None
+            return second, row, key
+        return convert
+
+    def _trace_parts_simple(self, columns: list[int]) -> Callable[[list[str]], tuple[int, tuple[Any, ...], str | None]]:
+        """`_trace_parts` and the key for a header with one column per field: the cells are
+        taken with one itemgetter call ("" where the dict path has None: `add_parts` treats
+        both alike), and en-US times of a known minute are resolved inline."""
+        cells_of = itemgetter(*columns)
+        resolve = self._clock.resolve
+        minutes = self._clock.us_minutes
+        seconds_of = SECONDS.get
+        spam_statuses: dict[str, bool] = {}
+
+        def parts(cells: list[str]) -> tuple[int, tuple[Any, ...], str | None]:
+            received, status, sender, recipient, ip, message, key_recipient = cells_of(cells)
+            if not received:
+                raise mailstats.MailRowError("missing Received")
+            spam = spam_statuses.get(status)
+            if spam is None:
+                spam = spam_statuses[status] = status.lower() in mailstats._SPAM_STATUSES  # noqa: SLF001
+            key = (message + "|" + key_recipient).lower() if message and key_recipient else None
+            # RowClock.resolve for en-US texts of a known minute, inline (see RowClock).
+            minute = minutes.get(received[:-5] + received[-3:])
+            if minute is not None:
+                second = seconds_of(received[-5:-3])
+                if second is not None:
+                    return minute[1] + second, (minute[0], sender, None, recipient, ip, None, None, spam), key
+            hour, second = resolve(received)
+            return second, (hour, sender, None, recipient, ip, None, None, spam), key
+        return parts
+
+    def _event_parts_simple(self, columns: list[int]) -> Callable[[list[str]], tuple[int, tuple[Any, ...], str | None]]:
+        """`_event_parts` and the key for a header with one column per field (and both IP
+        columns), like `_trace_parts_simple`; ISO times of a known minute inline."""
+        cells_of = itemgetter(*columns)
+        resolve = self._clock.resolve
+        minutes = self._clock.iso_minutes
+        seconds_of = SECONDS.get
+        verdicts: dict[tuple[str, str, str], bool] = {}
+
+        def parts(cells: list[str]) -> tuple[int, tuple[Any, ...], str | None]:
+            (timestamp, location, action, threats, sender, from_address, recipient, connector, direction,
+             ipv4, ipv6, message, key_recipient) = cells_of(cells)
+            if not timestamp:
+                raise mailstats.MailRowError("missing Timestamp")
+            signals = (location, action, threats)
+            spam = verdicts.get(signals)
+            if spam is None:
+                spam = _spam_verdict(*signals)
+                if len(verdicts) < _CACHE_MAX:
+                    verdicts[signals] = spam
+            key = (message + "|" + key_recipient).lower() if message and key_recipient else None
+            row_tail = (sender, from_address, recipient, ipv4 or ipv6, connector, direction, spam)
+            # RowClock.resolve for ISO texts of a known minute, inline (see RowClock).
+            minute = minutes.get(timestamp[:17])
+            if minute is not None and len(timestamp) >= 20 and timestamp[-1] == "Z":
+                second = seconds_of(timestamp[17:19])
+                if second is not None:
+                    return minute[1] + second, (minute[0], *row_tail), key
+            hour, second = resolve(timestamp)
+            return second, (hour, *row_tail), key
+        return parts
 
     def _trace_parts(self, header: Sequence[str]) -> Callable[[list[str]], tuple[int, tuple[Any, ...]]]:
         """cells -> (seconds, (hour, sender, None, recipient, IP, None, None, spam)):
@@ -273,6 +378,20 @@ class MailCsvReader:
             return second, (hour, sender_of(cells), from_of(cells) or "", recipient_of(cells), ip_of(cells),
                             connector_of(cells), direction_of(cells), spam)
         return parts
+
+
+def single_columns(header: list[str], fields: dict[str, tuple[str, ...]]) -> list[int] | None:
+    """The one column index of each field, when the header holds exactly one of each
+    field's names (what every export writes), else None. With one column per field, "the
+    first non-empty of the field's columns" is that column's cell, where "" stands for None."""
+    where = {name: index for index, name in enumerate(header)}
+    indexes = []
+    for names in fields.values():
+        present = [where[name] for name in names if name in where]
+        if len(present) != 1:
+            return None
+        indexes.append(present[0])
+    return indexes
 
 
 def _spam_verdict(location: str | None, action: str | None, threats: str | None) -> bool:
