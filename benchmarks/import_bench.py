@@ -8,6 +8,11 @@ column is left empty. Generated data goes to a temporary folder and is deleted a
 
     python benchmarks/import_bench.py                      # 1M rows
     python benchmarks/import_bench.py --rows 1000000 --rows 4000000
+    python benchmarks/import_bench.py --before 59ecc33     # also time that commit's import
+
+`--before REV` checks the given git revision's package out into a temporary folder (the
+layout `pyproject.toml` installs) and times its import too, in the same run, on the same
+files, and compares its snapshot with this tree's byte for byte.
 
 The generated traffic spans 10 days (the most one Get-MessageTraceV2 query returns),
 through 4 connectors and 20 unattributed sender IPs, to recipient domains drawn from a
@@ -19,12 +24,15 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
+import os
 import random
 import resource
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from datetime import datetime, timedelta, timezone
@@ -97,14 +105,42 @@ def _usage() -> dict[str, float]:
     return {"peak_mb": usage.ru_maxrss / 1024, "cpu_seconds": usage.ru_utime + usage.ru_stime}
 
 
-def measure_import(files: list[str]) -> dict[str, float]:
-    """(in a fresh process) import the files, return seconds and peak RSS in MB."""
+def measure_import(files: list[str], snapshot_path: str | None = None) -> dict[str, float]:
+    """(in a fresh process) import the files, return seconds and peak RSS in MB; with
+    `snapshot_path`, write the snapshot's JSON there (after the clock stops)."""
     from connguard.collectors.importers.run import import_exports
 
     began = time.perf_counter()
     outcome = import_exports(files)
     elapsed = time.perf_counter() - began
-    return {"seconds": elapsed, **_usage(), "stats_rows": len(outcome.snapshot["facts"]["mail_stats"])}
+    usage = _usage()  # before the snapshot is serialised, which is not the import's cost
+    if snapshot_path:
+        Path(snapshot_path).write_text(json.dumps(outcome.snapshot, sort_keys=True), "utf-8")
+    return {"seconds": elapsed, **usage, "stats_rows": len(outcome.snapshot["facts"]["mail_stats"])}
+
+
+# Where `pyproject.toml` installs each top-level folder of the repository.
+PACKAGE_DIRS = {"connguard": "connguard", "engine": "connguard/engine", "collectors": "connguard/collectors",
+                "rules": "connguard/rules"}
+
+
+def checkout_package(revision: str, folder: Path) -> Path:
+    """The connguard package of git `revision`, laid out as installed, under `folder`
+    (put it first on PYTHONPATH to import that version instead of this tree)."""
+    repo = Path(__file__).resolve().parent.parent
+    archive = subprocess.run(["git", "-C", str(repo), "archive", revision, *PACKAGE_DIRS],
+                             capture_output=True, check=True).stdout
+    root = folder / "before"
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        for member in tar.getmembers():
+            top, _, rest = member.name.partition("/")
+            if member.isfile() and top in PACKAGE_DIRS:
+                target = root / PACKAGE_DIRS[top] / rest
+                target.parent.mkdir(parents=True, exist_ok=True)
+                extracted = tar.extractfile(member)
+                assert extracted is not None
+                target.write_bytes(extracted.read())
+    return root
 
 
 TRACE_SQL = """
@@ -143,8 +179,10 @@ def measure_csv_floor(path: str) -> dict[str, float]:
     return {"seconds": time.perf_counter() - began, **_usage(), "stats_rows": count}
 
 
-def _child(args: list[str]) -> dict[str, float] | None:
-    done = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True, check=False)
+def _child(args: list[str], pythonpath: Path | None = None) -> dict[str, float] | None:
+    env = dict(os.environ, PYTHONPATH=str(pythonpath)) if pythonpath else None
+    done = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True, check=False,
+                          env=env)
     if done.returncode != 0:
         print(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "failed", file=sys.stderr)
         return None
@@ -154,28 +192,36 @@ def _child(args: list[str]) -> dict[str, float] | None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, action="append", help="rows per file (repeatable; default 1,000,000)")
+    parser.add_argument("--before", metavar="REV", help="also time the import of this git revision")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.child:
         what, *files = options.child
         if what == "import":
             result = measure_import(files)
+        elif what == "import-to":
+            result = measure_import(files[1:], files[0])
         elif what == "csv":
             result = measure_csv_floor(files[0])
         else:
             result = measure_duckdb(what, files[0])
         print(json.dumps(result))
         return
-    print("| file | rows | import s (CPU s) | import peak MB | DuckDB s (CPU s) | ratio wall (CPU) "
+    before_cols = "before s (CPU s) | before peak MB | speed-up CPU | same snapshot | " if options.before else ""
+    print(f"| file | rows | {before_cols}import s (CPU s) | import peak MB | DuckDB s (CPU s) | ratio wall (CPU) "
           "| DuckDB peak MB | csv.reader alone s | mail_stats rows |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|" + ("---:|---:|---:|:-:|" if options.before else "") + "---:|---:|---:|---:|---:|---:|---:|")
     for rows in options.rows or [1_000_000]:
         folder = Path(tempfile.mkdtemp(prefix="connguard-bench-"))
         try:
+            before_path = checkout_package(options.before, folder) if options.before else None
             paths = generate(folder, rows)
             config = [str(paths["connectors"]), str(paths["domains"])]
             for kind in ("trace", "events"):
-                mine = _child(["import", *config, str(paths[kind])])
+                mine_snapshot, before_snapshot = folder / f"{kind}.after.json", folder / f"{kind}.before.json"
+                before = (_child(["import-to", str(before_snapshot), *config, str(paths[kind])], before_path)
+                          if before_path else None)
+                mine = _child(["import-to", str(mine_snapshot), *config, str(paths[kind])])
                 duck = _child([kind, str(paths[kind])])
                 floor = _child(["csv", str(paths[kind])])
                 if mine is None:
@@ -184,8 +230,14 @@ def main() -> None:
                          if duck else "-")
                 duck_s = f"{duck['seconds']:.2f} ({duck['cpu_seconds']:.2f})" if duck else "-"
                 duck_mb = f"{duck['peak_mb']:.0f}" if duck else "-"
-                print(f"| {kind}.csv ({paths[kind].stat().st_size / 1e6:.0f} MB) | {rows:,} "
-                      f"| {mine['seconds']:.1f} ({mine['cpu_seconds']:.1f}) | {mine['peak_mb']:.0f} | {duck_s} | {ratio} "
+                before_s = ""
+                if options.before:
+                    same = before is not None and before_snapshot.read_bytes() == mine_snapshot.read_bytes()
+                    before_s = (f"{before['seconds']:.1f} ({before['cpu_seconds']:.1f}) | {before['peak_mb']:.0f} "
+                                f"| {before['cpu_seconds'] / mine['cpu_seconds']:.1f}x | {'yes' if same else 'NO'} | "
+                                if before else "- | - | - | - | ")
+                print(f"| {kind}.csv ({paths[kind].stat().st_size / 1e6:.0f} MB) | {rows:,} | {before_s}"
+                      f"{mine['seconds']:.1f} ({mine['cpu_seconds']:.1f}) | {mine['peak_mb']:.0f} | {duck_s} | {ratio} "
                       f"| {duck_mb} | {floor['seconds'] if floor else float('nan'):.1f} | {mine['stats_rows']:,.0f} |",
                       flush=True)
         finally:
