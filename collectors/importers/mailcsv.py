@@ -32,7 +32,7 @@ _BATCH = 4096  # rows handed to the aggregator at once (bounded memory, few call
 _CACHE_MAX = 200_000  # distinct minute texts kept (cleared when full)
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _US_ENDS = frozenset((" AM", " PM"))
-SECONDS = {f"{second:02d}": second for second in range(60)}  # the seconds texts the fast path reads
+SECONDS = {f"{second:02d}": second for second in range(60)}  # the seconds texts read inline
 ODD = -(1 << 62)  # "seconds" of a row whose time was read the slow way (no real time is this early)
 
 # The candidate columns of each field, in the order `mailstats` reads them.
@@ -280,38 +280,43 @@ class MailCsvReader:
     def _trace_parts_simple(self, columns: list[int]) -> Callable[[list[str]], tuple[int, tuple[Any, ...], str | None]]:
         """`_trace_parts` and the key for a header with one column per field: the cells are
         taken with one itemgetter call ("" where the dict path has None: `add_parts` treats
-        both alike), and en-US times of a known minute are resolved inline."""
+        both alike), and times of a known minute are resolved inline. Cache hits are the
+        rule, so look-ups are subscripts and a miss (KeyError) takes the general way."""
         cells_of = itemgetter(*columns)
         resolve = self._clock.resolve
-        minutes = self._clock.us_minutes
-        seconds_of = SECONDS.get
+        iso_minutes, us_minutes = self._clock.iso_minutes, self._clock.us_minutes
         spam_statuses: dict[str, bool] = {}
 
         def parts(cells: list[str]) -> tuple[int, tuple[Any, ...], str | None]:
             received, status, sender, recipient, ip, message, key_recipient = cells_of(cells)
             if not received:
                 raise mailstats.MailRowError("missing Received")
-            spam = spam_statuses.get(status)
-            if spam is None:
-                spam = spam_statuses[status] = status.lower() in mailstats._SPAM_STATUSES  # noqa: SLF001
+            try:
+                spam = spam_statuses[status]
+            except KeyError:
+                spam = _remember(spam_statuses, status, status.lower() in mailstats._SPAM_STATUSES)  # noqa: SLF001
             key = (message + "|" + key_recipient).lower() if message and key_recipient else None
-            # RowClock.resolve for en-US texts of a known minute, inline (see RowClock).
-            minute = minutes.get(received[:-5] + received[-3:])
-            if minute is not None:
-                second = seconds_of(received[-5:-3])
-                if second is not None:
-                    return minute[1] + second, (minute[0], sender, None, recipient, ip, None, None, spam), key
-            hour, second = resolve(received)
+            # RowClock.resolve for the two shapes of a known minute, inline (see RowClock).
+            try:
+                if received[-1] == "M":
+                    hour, minute = us_minutes[received[:-5] + received[-3:]]
+                    second = minute + SECONDS[received[-5:-3]]
+                elif received[-1] == "Z" and len(received) >= 20:
+                    hour, minute = iso_minutes[received[:17]]
+                    second = minute + SECONDS[received[17:19]]
+                else:
+                    hour, second = resolve(received)
+            except KeyError:
+                hour, second = resolve(received)
             return second, (hour, sender, None, recipient, ip, None, None, spam), key
         return parts
 
     def _event_parts_simple(self, columns: list[int]) -> Callable[[list[str]], tuple[int, tuple[Any, ...], str | None]]:
         """`_event_parts` and the key for a header with one column per field (and both IP
-        columns), like `_trace_parts_simple`; ISO times of a known minute inline."""
+        columns), like `_trace_parts_simple`."""
         cells_of = itemgetter(*columns)
         resolve = self._clock.resolve
-        minutes = self._clock.iso_minutes
-        seconds_of = SECONDS.get
+        iso_minutes, us_minutes = self._clock.iso_minutes, self._clock.us_minutes
         verdicts: dict[tuple[str, str, str], bool] = {}
 
         def parts(cells: list[str]) -> tuple[int, tuple[Any, ...], str | None]:
@@ -319,22 +324,24 @@ class MailCsvReader:
              ipv4, ipv6, message, key_recipient) = cells_of(cells)
             if not timestamp:
                 raise mailstats.MailRowError("missing Timestamp")
-            signals = (location, action, threats)
-            spam = verdicts.get(signals)
-            if spam is None:
-                spam = _spam_verdict(*signals)
-                if len(verdicts) < _CACHE_MAX:
-                    verdicts[signals] = spam
+            try:
+                spam = verdicts[location, action, threats]
+            except KeyError:
+                spam = _remember(verdicts, (location, action, threats), _spam_verdict(location, action, threats))
             key = (message + "|" + key_recipient).lower() if message and key_recipient else None
-            row_tail = (sender, from_address, recipient, ipv4 or ipv6, connector, direction, spam)
-            # RowClock.resolve for ISO texts of a known minute, inline (see RowClock).
-            minute = minutes.get(timestamp[:17])
-            if minute is not None and len(timestamp) >= 20 and timestamp[-1] == "Z":
-                second = seconds_of(timestamp[17:19])
-                if second is not None:
-                    return minute[1] + second, (minute[0], *row_tail), key
-            hour, second = resolve(timestamp)
-            return second, (hour, *row_tail), key
+            # RowClock.resolve for the two shapes of a known minute, inline (see RowClock).
+            try:
+                if timestamp[-1] == "Z" and len(timestamp) >= 20:
+                    hour, minute = iso_minutes[timestamp[:17]]
+                    second = minute + SECONDS[timestamp[17:19]]
+                elif timestamp[-1] == "M":
+                    hour, minute = us_minutes[timestamp[:-5] + timestamp[-3:]]
+                    second = minute + SECONDS[timestamp[-5:-3]]
+                else:
+                    hour, second = resolve(timestamp)
+            except KeyError:
+                hour, second = resolve(timestamp)
+            return second, (hour, sender, from_address, recipient, ipv4 or ipv6, connector, direction, spam), key
         return parts
 
     def _trace_parts(self, header: Sequence[str]) -> Callable[[list[str]], tuple[int, tuple[Any, ...]]]:
@@ -399,6 +406,14 @@ def single_columns(header: list[str], fields: dict[str, tuple[str, ...]]) -> lis
             return None
         indexes.append(present[0])
     return indexes
+
+
+def _remember(cache: dict[Any, bool], key: Any, value: bool) -> bool:
+    """Put `value` in a per-distinct-value cache (cleared when full: bounded memory)."""
+    if len(cache) >= _CACHE_MAX:
+        cache.clear()
+    cache[key] = value
+    return value
 
 
 def _spam_verdict(location: str | None, action: str | None, threats: str | None) -> bool:
