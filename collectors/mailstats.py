@@ -206,6 +206,7 @@ def row_key(rec: dict[str, Any]) -> str | None:
 
 
 _FILTER_MASK = (1 << 27) - 1  # SeenKeys._FILTER_BITS - 1
+_JSON_SLICE = 25_000  # keys per INSERT ... json_each when SeenKeys spills
 
 
 class SeenKeys:
@@ -272,9 +273,12 @@ class SeenKeys:
             bits[(digest & mask) >> 3] |= 1 << (digest & 7)
         keys = sorted(self._memory)
         if self._json:
-            # One statement: SQLite reads the keys from one JSON text (a third faster than
-            # binding 250,000 parameters one by one through executemany).
-            self._db.execute("INSERT OR IGNORE INTO seen SELECT value FROM json_each(?)", (json.dumps(keys),))
+            # SQLite reads the keys from JSON texts, a third faster than binding 250,000
+            # parameters one by one through executemany; in slices, so the texts (and
+            # SQLite's parse of them) stay a few MB.
+            for start in range(0, len(keys), _JSON_SLICE):
+                self._db.execute("INSERT OR IGNORE INTO seen SELECT value FROM json_each(?)",
+                                 (json.dumps(keys[start:start + _JSON_SLICE]),))
         else:
             self._db.executemany("INSERT OR IGNORE INTO seen VALUES (?)", zip(keys))
         self._memory.clear()
