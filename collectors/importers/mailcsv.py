@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import csv
 import gc
-from operator import itemgetter
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from operator import itemgetter
 from typing import Any
 
 from connguard.collectors import mailstats
@@ -29,8 +29,9 @@ from connguard.collectors.importers.ledger import FileRecord, Ledger
 from connguard.collectors.importers.state import ImportState
 
 _BATCH = 4096  # rows handed to the aggregator at once (bounded memory, few calls)
-_CACHE_MAX = 200_000  # distinct minute texts kept (cleared when full)
+_CACHE_MAX = 200_000  # entries per per-distinct-value cache (cleared when full: bounded memory)
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_SECOND = timedelta(seconds=1)
 _US_ENDS = frozenset((" AM", " PM"))
 SECONDS = {f"{second:02d}": second for second in range(60)}  # the seconds texts read inline
 ODD = -(1 << 62)  # "seconds" of a row whose time was read the slow way (no real time is this early)
@@ -178,7 +179,7 @@ class MailCsvReader:
         header = rows.header
         if header is None:
             return
-        reader: Any = rows._reader  # noqa: SLF001 - the same csv reader, past the header
+        reader: Any = rows._reader
         width = len(header)
         convert = self._converter(header)
         seen_add = self._state.seen_mail.add
@@ -186,7 +187,7 @@ class MailCsvReader:
         batch = self._batch
         append = batch.append
         add_second = self._seconds.append
-        last = rows._last_line  # noqa: SLF001
+        last = rows._last_line
         read = used = 0  # rows read and used, kept in locals and booked in `finally`
         # The loop makes millions of short-lived tuples and no reference cycles: the cyclic
         # collector would only rescan the survivors (the batch, the caches) over and over.
@@ -294,7 +295,7 @@ class MailCsvReader:
             try:
                 spam = spam_statuses[status]
             except KeyError:
-                spam = _remember(spam_statuses, status, status.lower() in mailstats._SPAM_STATUSES)  # noqa: SLF001
+                spam = _remember(spam_statuses, status, status.lower() in mailstats._SPAM_STATUSES)
             key = (message + "|" + key_recipient).lower() if message and key_recipient else None
             # RowClock.resolve for the two shapes of a known minute, inline (see RowClock).
             try:
@@ -362,7 +363,7 @@ class MailCsvReader:
             if status is not None:
                 spam = spam_statuses.get(status)  # type: ignore[assignment]
                 if spam is None:
-                    spam = spam_statuses[status] = status.lower() in mailstats._SPAM_STATUSES  # noqa: SLF001
+                    spam = spam_statuses[status] = status.lower() in mailstats._SPAM_STATUSES
             hour, second = resolve(received)
             return second, (hour, sender_of(cells), None, recipient_of(cells), ip_of(cells), None, None, spam)
         return parts
@@ -418,8 +419,5 @@ def _remember(cache: dict[Any, bool], key: Any, value: bool) -> bool:
 
 def _spam_verdict(location: str | None, action: str | None, threats: str | None) -> bool:
     """`mailstats.email_event_row`'s spam test: delivered to Junk, junked, or a Spam threat."""
-    return ((location or "").lower().startswith("junk") or (action or "").lower() in mailstats._JUNK_ACTIONS  # noqa: SLF001
+    return ((location or "").lower().startswith("junk") or (action or "").lower() in mailstats._JUNK_ACTIONS
             or "spam" in (threats or "").lower())
-
-
-_SECOND = datetime(1970, 1, 1, 0, 0, 1, tzinfo=timezone.utc) - _EPOCH

@@ -20,8 +20,8 @@ from connguard.collectors.importers.assemble import build
 from connguard.collectors.importers.csvstream import CsvRows
 from connguard.collectors.importers.files import discover, open_text, sha256_file
 from connguard.collectors.importers.jsonstream import JsonRecords, JsonStreamError
-from connguard.collectors.importers.mailcsv import MailCsvReader
 from connguard.collectors.importers.ledger import FileRecord, Ledger
+from connguard.collectors.importers.mailcsv import MailCsvReader
 from connguard.collectors.importers.state import ImportState
 
 from connguard.errors import InputError
